@@ -1,0 +1,15 @@
+"""ihlib: the library behind the executable companion to "Iteration Head: A Mechanistic Study of Chain-of-Thought".
+
+Iterative tasks (``tasks``), the two-layer transformer (``model``), training (``train``), iteration-head metrics
+(``metrics``), a hand-built iteration head (``handcrafted``), plots and attention steppers (``viz``) and named
+experiments with their scales (``experiments``).
+"""
+
+__version__ = "0.1.0"
+
+from .metrics import evaluate, ideal_attention  # noqa: E402
+from .model import ModelConfig, Transformer  # noqa: E402
+from .settings import get_scale, resolve_device, set_seed  # noqa: E402
+from .tasks import (IterativeTask, TaskMix, Vocabulary, copy_task, get_task, make_dataset,  # noqa: E402
+                    parity_task, polynomial_task)
+from .train import Run, TrainConfig, load_run, train  # noqa: E402

@@ -1,0 +1,117 @@
+"""Named experiments of the book at three scales, and load-or-train of their results.
+
+``cpu`` results are produced by ``python -m ihlib reproduce --scale cpu`` and shipped inside the package
+(``ihlib/results/cpu``); chapters load them when their config matches and train whatever is missing (always at
+``smoke``, and at ``paper`` unless a cached run exists under ``$IHLIB_RESULTS``, default ``~/.cache/ihlib``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .checkpoint import load_checkpoint, save_checkpoint
+from .settings import get_scale
+from .train import Run, TrainConfig, load_run, train
+
+SHIPPED = Path(__file__).parent / "results"
+
+#: The CPU recipe in which an iteration head appears within a minute on 2 cores (benchmarks/time_to_head.py).
+CPU_RECIPE = TrainConfig(task="polynomial", max_len=8, dim=64, lr=1e-3, warmup_steps=0, batch_size=256,
+                         order="length", padding=False, epochs=100)
+
+#: The smallest runs that exercise every code path: for CI, seconds per chapter, no claims.
+SMOKE = TrainConfig(task="polynomial", max_len=4, n_per_length=64, dim=32, batch_size=64, epochs=4, eval_every=2,
+                    lr=1e-3, padding=False)
+
+PAPER = TrainConfig()
+
+
+def _base(scale: str) -> TrainConfig:
+    return {"smoke": SMOKE, "cpu": CPU_RECIPE, "paper": PAPER}[scale]
+
+
+def _snapshots(cfg: TrainConfig, n: int = 8) -> TrainConfig:
+    """Keep ``n`` snapshots of the weights, spread over training, for the training stepper."""
+    epochs = sorted({round(i * cfg.epochs / (n - 1) / cfg.eval_every) * cfg.eval_every for i in range(n)})
+    return replace(cfg, snapshot_epochs=tuple(epochs))
+
+
+def emergence(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 3: polynomial iteration and parity with CoT, at the scale's recipe, with weight snapshots."""
+    base = _snapshots(_base(scale))
+    return {"polynomial": base, "parity": replace(base, task="parity")}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: a description and its runs (name -> config) at each scale."""
+
+    name: str
+    description: str
+    runs: Callable[[str], dict[str, TrainConfig]]
+
+
+EXPERIMENTS = {e.name: e for e in [
+    Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence),
+]}
+
+
+def results_dir(scale: str) -> Path:
+    """Where runs of ``scale`` are trained and cached: ``$IHLIB_RESULTS/<scale>`` (default ``~/.cache/ihlib``)."""
+    return Path(os.environ.get("IHLIB_RESULTS", Path.home() / ".cache" / "ihlib")) / scale
+
+
+def _run_config(experiment: str, run: str, scale: str) -> TrainConfig:
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
+    runs = EXPERIMENTS[experiment].runs(scale)
+    if run not in runs:
+        raise ValueError(f"experiment {experiment!r} has no run {run!r}; runs: {', '.join(runs)}")
+    return runs[run]
+
+
+def export(run_dir: Path, dest: Path) -> None:
+    """Copy a finished run as shippable results: weights, snapshots, history and config, no optimizer state."""
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    for key in ("optimizer", "rng"):
+        state.pop(key, None)
+    state.pop("format")
+    save_checkpoint(state, dest / "checkpoint.pt")
+    (dest / "config.json").write_text(json.dumps({**state["config"], "ihlib_version": state["version"]}, indent=2))
+    (dest / "history.csv").write_text((run_dir / "history.csv").read_text())
+
+
+def load_or_train(experiment: str, run: str, scale: str | None = None, device: str = "auto",
+                  progress: bool | None = None) -> Run:
+    """The result of one run of a named experiment: shipped (if its config matches) or cached, else trained now."""
+    scale = get_scale(scale)
+    cfg = _run_config(experiment, run, scale)
+    for directory in (SHIPPED / scale / experiment / run, results_dir(scale) / experiment / run):
+        path = directory / "checkpoint.pt"
+        if path.exists():
+            state = load_checkpoint(path)
+            if TrainConfig.from_dict(state["config"]) == cfg and state["epoch"] == cfg.epochs:
+                return load_run(path, device=device)
+    return train(cfg, out=results_dir(scale) / experiment / run, device=device, progress=progress)
+
+
+def reproduce(scale: str, experiments: list[str] | None = None, out: str | None = None,
+              device: str = "auto") -> None:
+    """Train every run of ``experiments`` (default all) at ``scale``; cpu results are exported as package data."""
+    names = experiments or list(EXPERIMENTS)
+    for name in names:
+        for run in EXPERIMENTS[name].runs(scale) if name in EXPERIMENTS else _run_config(name, "", scale):
+            start = time.perf_counter()
+            cfg = _run_config(name, run, scale)
+            work = results_dir(scale) / name / run
+            train(cfg, out=work, device=device)
+            dest = Path(out) / name / run if out else (SHIPPED / scale / name / run if scale == "cpu" else None)
+            if dest is not None:
+                export(work, dest)
+            print(f"{name}/{run}: {time.perf_counter() - start:.0f} s (ihlib {__version__})")

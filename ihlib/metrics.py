@@ -1,0 +1,116 @@
+"""Accuracy and iteration-head metrics, measured as the paper's code does (notes §4).
+
+For input length L the EoI token sits at e = L + 1 (0-indexed in the model's input ``seq[:-1]``).
+Layer 1 of an iteration head attends from every CoT position e+1..2e-1 to EoI; layer 2 attends from e+k to
+x_{k+1} at position 1+k.  *Peakiness* is the fraction of those weights above 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .tasks import SequenceSet
+
+
+@dataclass(frozen=True)
+class AttentionStats:
+    """Peakiness (fraction of weights > 0.5), mean weight and invariance (1 - mean std across sequences)."""
+
+    peakiness: float
+    mean: float
+    invariance: float
+
+
+def pattern_indices(length: int, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """(query, key) positions of the iteration-head pattern of ``layer`` (1: CoT -> EoI, 2: EoI+k -> x_{k+1})."""
+    e = length + 1
+    if layer == 1:
+        queries = np.arange(e + 1, 2 * e)
+        return queries, np.full_like(queries, e)
+    if layer == 2:
+        k = np.arange(length)
+        return e + k, 1 + k
+    raise ValueError(f"the iteration-head pattern is defined for layers 1 and 2, not {layer}")
+
+
+def ideal_attention(length: int, layer: int) -> np.ndarray:
+    """The (2L+2) x (2L+2) attention map of a perfect iteration head, one row per query position.
+
+    Rows outside the pattern attend to themselves, as a placeholder that any causal map satisfies.
+    """
+    t = 2 * length + 2
+    attn = np.eye(t)
+    for q, k in zip(*pattern_indices(length, layer)):
+        attn[q] = 0.0
+        attn[q, k] = 1.0
+    return attn
+
+
+def attention_stats(attn: torch.Tensor, length: int, layer: int) -> AttentionStats:
+    """Statistics of one head's maps ``attn`` (B, T, T) on the pattern of ``layer`` for inputs of length L."""
+    queries, keys = pattern_indices(length, layer)
+    w = attn[:, torch.as_tensor(queries), torch.as_tensor(keys)].double()
+    invariance = 1.0 - (w.std(dim=0, unbiased=False).mean().item() if w.shape[0] > 1 else 0.0)
+    return AttentionStats(float((w > 0.5).double().mean()), float(w.mean()), float(invariance))
+
+
+def reported_lengths(max_len: int) -> list[int]:
+    """Lengths averaged in reported figures: 4..L_max (short lengths overlap train and test), all if L_max < 4."""
+    return list(range(4, max_len + 1)) if max_len >= 4 else list(range(1, max_len + 1))
+
+
+def target_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
+    """Which predictions count: those made at EoI (position L+1) and after, i.e. every target after EoI."""
+    return torch.arange(width, device=lengths.device)[None, :] >= (lengths[:, None] + 1)
+
+
+@dataclass
+class Evaluation:
+    """Per-length accuracy and attention statistics from one forward pass over a dataset."""
+
+    accuracy: dict[int, float]
+    attention: dict[int, dict[int, AttentionStats]]  # layer (1 or 2) -> length -> stats
+
+    def summary(self) -> dict[str, float]:
+        """Averages over the reported lengths (4..L_max): accuracy, and peakiness/mean/invariance per layer."""
+        lengths = reported_lengths(max(self.accuracy))
+        out = {"accuracy": float(np.mean([self.accuracy[n] for n in lengths]))}
+        for layer in (1, 2):
+            for stat in ("peakiness", "mean", "invariance"):
+                values = [getattr(self.attention[layer][n], stat) for n in lengths] if layer in self.attention else []
+                out[f"{stat}_layer{layer}"] = float(np.mean(values)) if values else float("nan")
+        return out
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) -> Evaluation:
+    """Teacher-forced whole-sequence exact match after EoI, per length, and (if asked) the attention statistics.
+
+    Each length is cut to its own 2L+3 tokens, so accuracy counts the CoT tokens and the closing EoS.  With several
+    heads in a layer, the head that best matches the pattern (highest peakiness) is reported.
+    """
+    was_training = model.training
+    model.eval()
+    accuracy: dict[int, float] = {}
+    stats: dict[int, dict[int, AttentionStats]] = {}
+    n_layers = min(2, len(model.blocks))
+    try:
+        for length in range(1, data.max_len + 1):
+            seq = data.of_length(length)
+            if len(seq) == 0:
+                continue
+            logits, maps = model(seq[:, :-1], return_attention=attention)
+            lengths = torch.full((len(seq),), length, device=seq.device)
+            mask = target_mask(lengths, seq.shape[1] - 1)
+            correct = (logits.argmax(-1) == seq[:, 1:]) | ~mask
+            accuracy[length] = float(correct.all(dim=1).double().mean())
+            for layer in range(1, n_layers + 1) if attention else ():
+                heads = [attention_stats(maps[layer - 1][:, h].float(), length, layer)
+                         for h in range(maps[layer - 1].shape[1])]
+                stats.setdefault(layer, {})[length] = max(heads, key=lambda s: s.peakiness)
+    finally:
+        model.train(was_training)
+    return Evaluation(accuracy, stats)

@@ -1,0 +1,136 @@
+"""The paper's decoder-only transformer: pre-LayerNorm blocks without biases, GELU MLP, learned positions.
+
+Attention maps are computed only when asked for (``return_attention=True``); training takes PyTorch's fused
+``scaled_dot_product_attention`` path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one model.  Defaults are the paper's: 2 layers, 1 head, d = 128, learned positions."""
+
+    vocab_size: int
+    n_positions: int
+    dim: int = 128
+    n_layers: int = 2
+    n_heads: int = 1
+    mlp_ratio: int = 4
+    dropout: float = 0.1
+    pos_emb: str = "learned"
+    pos_dim: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "n_positions", "dim", "n_layers", "n_heads", "mlp_ratio"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.dim % self.n_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by n_heads {self.n_heads}")
+        if self.pos_emb not in ("learned", "frozen"):
+            raise ValueError(f"pos_emb must be 'learned' or 'frozen', got {self.pos_emb!r}")
+        if self.pos_dim is not None and not 0 < self.pos_dim <= self.dim:
+            raise ValueError(f"pos_dim must be in 1..dim, got {self.pos_dim}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    """Causal multi-head self-attention scaled by 1/sqrt(head dim), no biases."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim, bias=False)
+        self.out = nn.Linear(cfg.dim, cfg.dim, bias=False)
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        if return_attention:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            attn = scores.masked_fill(mask, float("-inf")).softmax(-1)
+            y = attn @ v
+        else:
+            attn = None
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.out(y.transpose(1, 2).reshape(b, t, d)), attn
+
+
+class MLP(nn.Module):
+    """Two-layer GELU perceptron of hidden width ``mlp_ratio * dim``, no biases."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(cfg.dim, cfg.mlp_ratio * cfg.dim, bias=False)
+        self.proj = nn.Linear(cfg.mlp_ratio * cfg.dim, cfg.dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(F.gelu(self.fc(x)))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm residual block: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.dim, bias=False)
+        self.attn = Attention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.dim, bias=False)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        a, attn = self.attn(self.ln1(x), return_attention)
+        x = x + a
+        return x + self.mlp(self.ln2(x)), attn
+
+
+class Transformer(nn.Module):
+    """Token + positional embedding, ``n_layers`` blocks, final LayerNorm and an untied unembedding."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.pos_emb = nn.Embedding(cfg.n_positions, cfg.pos_dim or cfg.dim)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.dim, bias=False)
+        self.unembed = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, std=0.02)
+        if cfg.pos_emb == "frozen":
+            nn.init.normal_(self.pos_emb.weight, std=1 / math.sqrt(cfg.pos_dim or cfg.dim))
+            self.pos_emb.weight.requires_grad_(False)
+
+    def forward(self, idx: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits (B, T, vocab) and, if asked, one attention map (B, heads, T, T) per layer."""
+        t = idx.shape[1]
+        if t > self.cfg.n_positions:
+            raise ValueError(f"sequence of {t} tokens exceeds the model's {self.cfg.n_positions} positions")
+        pos = self.pos_emb(torch.arange(t, device=idx.device))
+        if pos.shape[-1] < self.cfg.dim:
+            pos = F.pad(pos, (0, self.cfg.dim - pos.shape[-1]))
+        x = self.drop(self.tok_emb(idx) + pos)
+        maps = []
+        for block in self.blocks:
+            x, attn = block(x, return_attention)
+            if attn is not None:
+                maps.append(attn)
+        return self.unembed(self.ln_f(x)), maps
+
+    def n_params(self) -> int:
+        """Trainable parameter count."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -1,0 +1,49 @@
+"""The few process-wide switches, each read in exactly one place: scale, device, progress bars and seeds."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+SCALES = ("smoke", "cpu", "paper")
+
+
+def get_scale(scale: str | None = None) -> str:
+    """The experiment scale: ``scale`` if given, else ``$IHLIB_SCALE``, else ``paper`` on a GPU and ``cpu`` otherwise.
+
+    ``smoke`` is for CI (seconds per chapter), ``cpu`` for a laptop (minutes), ``paper`` is the paper's recipe.
+    """
+    scale = scale or os.environ.get("IHLIB_SCALE") or ("paper" if torch.cuda.is_available() else "cpu")
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    return scale
+
+
+def resolve_device(device: str | torch.device = "auto", verbose: bool = False) -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; anything else is passed to ``torch.device``."""
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if verbose:
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+        print(f"ihlib: using device {device} ({name})")
+    return device
+
+
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Progress bars show unless turned off here, by ``IHLIB_PROGRESS=0``, or in CI (``CI`` set)."""
+    if progress is not None:
+        return progress
+    if os.environ.get("IHLIB_PROGRESS") is not None:
+        return os.environ["IHLIB_PROGRESS"] not in ("0", "false", "")
+    return not os.environ.get("CI")
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA) at once."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

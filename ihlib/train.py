@@ -1,0 +1,314 @@
+"""Training runs: a frozen config whose defaults are the paper's recipe, the loop, evaluation, checkpoints, resume.
+
+A run directory holds ``config.json``, ``checkpoint.pt`` (config, weights, optimizer, history, RNG state, ihlib
+version) and ``history.csv``; all three are rewritten atomically at every evaluation, so a killed run resumes from
+its last evaluation and reproduces the history of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import __version__
+from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from .metrics import evaluate, target_mask
+from .model import ModelConfig, Transformer
+from .settings import progress_enabled, resolve_device, set_seed
+from .tasks import IterativeTask, SequenceSet, TaskMix, Vocabulary, make_dataset, parse_task, sequence_length
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run.  Defaults are the paper's recipe (notes §2): polynomial, CoT, L_max 16, d 128, Adam 3e-4,
+    batch 256, 1000 epochs, evaluation every 10, per-length batches in length order, padding to 2 L_max + 3.
+
+    ``task`` is a built-in name or a mix such as ``"copy:0.5+parity:0.5"``.  ``order="shuffled"`` draws a new
+    permutation of all sequences each epoch; ``padding=False`` cuts each batch to its longest sequence.
+    ``init_from`` fine-tunes a checkpoint's weights (all of them, or only the layer-2 MLP with ``only_mlp2``).
+    """
+
+    task: str = "polynomial"
+    cot: bool = True
+    max_len: int = 16
+    n_per_length: int = 1024
+    dim: int = 128
+    n_layers: int = 2
+    n_heads: int = 1
+    dropout: float = 0.1
+    pos_emb: str = "learned"
+    pos_dim: int | None = None
+    epochs: int = 1000
+    lr: float = 3e-4
+    warmup_steps: int = 0
+    batch_size: int = 256
+    eval_every: int = 10
+    order: str = "length"
+    padding: bool = True
+    seed: int = 0
+    init_from: str | None = None
+    only_mlp2: bool = False
+    snapshot_epochs: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("max_len", "n_per_length", "dim", "n_layers", "n_heads", "epochs", "batch_size", "eval_every"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.lr > 0 or self.warmup_steps < 0:
+            raise ValueError(f"lr must be positive and warmup_steps non-negative, got {self.lr}, {self.warmup_steps}")
+        if self.order not in ("length", "shuffled"):
+            raise ValueError(f"order must be 'length' or 'shuffled', got {self.order!r}")
+        if self.only_mlp2 and self.init_from is None:
+            raise ValueError("only_mlp2 fine-tunes a loaded model: give init_from too")
+        object.__setattr__(self, "snapshot_epochs", tuple(self.snapshot_epochs))
+
+    @property
+    def seq_len(self) -> int:
+        """Padded sequence length, 2 L_max + 3 with CoT (L_max + 4 without)."""
+        return sequence_length(self.max_len, self.cot)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["snapshot_epochs"] = list(self.snapshot_epochs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class Run:
+    """A trained (or training) model with its config, vocabulary, data and history of evaluations."""
+
+    config: TrainConfig
+    model: Transformer
+    vocab: Vocabulary
+    train_data: SequenceSet
+    test_data: SequenceSet
+    history: list[dict]
+    snapshots: dict[int, dict]
+
+    def model_at(self, epoch: int) -> Transformer:
+        """A copy of the model with the weights it had at a snapshot epoch."""
+        if epoch not in self.snapshots:
+            raise KeyError(f"no snapshot at epoch {epoch}; snapshots: {sorted(self.snapshots)}")
+        model = Transformer(self.model.cfg).to(next(self.model.parameters()).device)
+        model.load_state_dict(self.snapshots[epoch])
+        return model.eval()
+
+
+def _batches(cfg: TrainConfig, lengths: torch.Tensor, epoch: int) -> list[tuple[torch.Tensor, int]]:
+    """(indices, width) of each batch of one epoch; the shuffled order depends only on (seed, epoch)."""
+    n = len(lengths)
+    if cfg.order == "shuffled":
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        order = torch.randperm(n, generator=gen)
+    else:
+        order = torch.arange(n)
+    out = []
+    for start in range(0, n, cfg.batch_size):
+        idx = order[start:start + cfg.batch_size]
+        width = cfg.seq_len if cfg.padding else sequence_length(int(lengths[idx].max()), cfg.cot)
+        out.append((idx, width))
+    return out
+
+
+def _lr_at(cfg: TrainConfig, step: int) -> float:
+    """Linear warm-up over ``warmup_steps`` then constant, as Adam's learning rate."""
+    return cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else cfg.lr
+
+
+def _rng_state() -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def _resolve(cfg: TrainConfig, vocab: Vocabulary) -> tuple[TrainConfig, dict | None]:
+    """For fine-tuning, the architecture fields of ``cfg`` taken from ``cfg.init_from``, checked against the task."""
+    if cfg.init_from is None:
+        return cfg, None
+    src = load_checkpoint(cfg.init_from)
+    mcfg = ModelConfig(**src["model_config"])
+    src_vocab = Vocabulary(tuple(src["vocab"]["task_names"]), src["vocab"]["n_values"])
+    if src_vocab != vocab:
+        raise ValueError(f"the vocabulary of {cfg.init_from} ({src_vocab.size} tokens) does not fit task "
+                         f"{cfg.task!r} (needs {vocab.size})")
+    if mcfg.n_positions < cfg.seq_len - 1:
+        raise ValueError(f"max_len {cfg.max_len} needs {cfg.seq_len - 1} positions; the model in "
+                         f"{cfg.init_from} has {mcfg.n_positions}")
+    if cfg.only_mlp2 and mcfg.n_layers < 2:
+        raise ValueError("only_mlp2 needs a model with at least two layers")
+    cfg = replace(cfg, dim=mcfg.dim, n_layers=mcfg.n_layers, n_heads=mcfg.n_heads, pos_emb=mcfg.pos_emb,
+                  pos_dim=mcfg.pos_dim)
+    return cfg, src
+
+
+def _build_model(cfg: TrainConfig, vocab: Vocabulary, src: dict | None, device: torch.device) -> Transformer:
+    """A fresh model for ``cfg``, or the weights of the checkpoint ``src`` (frozen but for the layer-2 MLP if asked)."""
+    if src is None:
+        mcfg = ModelConfig(vocab.size, cfg.seq_len - 1, cfg.dim, cfg.n_layers, cfg.n_heads, dropout=cfg.dropout,
+                           pos_emb=cfg.pos_emb, pos_dim=cfg.pos_dim)
+        return Transformer(mcfg).to(device)
+    model = Transformer(replace(ModelConfig(**src["model_config"]), dropout=cfg.dropout)).to(device)
+    model.load_state_dict(src["model"])
+    if cfg.only_mlp2:
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("blocks.1.mlp."))
+    return model
+
+
+def _history_csv(history: list[dict]) -> str:
+    buf = io.StringIO()
+    if history:
+        writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    return buf.getvalue()
+
+
+def _write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu", task: IterativeTask | TaskMix | None = None,
+             max_len: int | None = None) -> Run:
+    """Rebuild a Run from a checkpoint file (or a run directory), with test data generated afresh."""
+    path = Path(path)
+    state = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
+    cfg = TrainConfig.from_dict(state["config"])
+    device = resolve_device(device)
+    mcfg = ModelConfig(**state["model_config"])
+    model = Transformer(mcfg).to(device)
+    model.load_state_dict(state["model"])
+    vocab = Vocabulary(tuple(state["vocab"]["task_names"]), state["vocab"]["n_values"])
+    task = task if task is not None else parse_task(cfg.task)
+    max_len = max_len or cfg.max_len
+    if sequence_length(max_len, cfg.cot) - 1 > mcfg.n_positions:
+        raise ValueError(f"max_len {max_len} needs {sequence_length(max_len, cfg.cot) - 1} positions; "
+                         f"the model has {mcfg.n_positions}")
+    train_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device)
+    test_data = make_dataset(task, max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device)
+    snapshots = {int(k): v for k, v in state.get("snapshots", {}).items()}
+    return Run(cfg, model.eval(), vocab, train_data, test_data, list(state["history"]), snapshots)
+
+
+def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.device = "auto",
+          progress: bool | None = None, task: IterativeTask | TaskMix | None = None,
+          until: Callable[[dict], bool] | None = None) -> Run:
+    """Train (or resume, if ``out`` holds a checkpoint of the same config) and return the Run.
+
+    ``task`` overrides ``cfg.task`` with a custom task object of the same name.  ``until(row)`` stops training
+    early at the first evaluation whose history row satisfies it (the run is then marked stopped early).  Raises ``TrainingDiverged`` if the
+    loss turns NaN; the last checkpoint on disk is then left untouched.
+    """
+    device = resolve_device(device, verbose=progress_enabled(progress))
+    task = task if task is not None else parse_task(cfg.task)
+    if task.name != cfg.task:
+        raise ValueError(f"task object {task.name!r} does not match cfg.task {cfg.task!r}")
+    vocab = Vocabulary.for_tasks(task.tasks if isinstance(task, TaskMix) else (task,))
+    out = Path(out) if out is not None else None
+    cfg, src = _resolve(cfg, vocab)
+    resume = load_checkpoint(out / "checkpoint.pt") if out is not None and (out / "checkpoint.pt").exists() else None
+    if resume is not None and TrainConfig.from_dict(resume["config"]) != cfg:
+        raise ValueError(f"{out} holds a run with a different config; choose another output directory")
+
+    set_seed(cfg.seed)
+    model = _build_model(cfg, vocab, src, device)
+    train_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device)
+    test_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    history: list[dict] = []
+    snapshots: dict[int, dict] = {}
+    epoch, step, seconds = 0, 0, 0.0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        history, epoch, step, seconds = list(resume["history"]), resume["epoch"], resume["step"], resume["seconds"]
+        snapshots = {int(k): v for k, v in resume.get("snapshots", {}).items()}
+        _set_rng_state(resume["rng"])
+
+    def checkpoint() -> None:
+        if out is None:
+            return
+        state = {"version": __version__, "config": cfg.to_dict(), "model_config": model.cfg.to_dict(),
+                 "vocab": vocab.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "history": history, "epoch": epoch, "step": step, "seconds": seconds, "rng": _rng_state(),
+                 "snapshots": {str(k): v for k, v in snapshots.items()}}
+        save_checkpoint(state, out / "checkpoint.pt")
+        _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__}, indent=2))
+        _write_text(out / "history.csv", _history_csv(history))
+
+    def record(loss: float | None) -> None:
+        test = evaluate(model, test_data)
+        row = {"epoch": epoch, "step": step, "seconds": round(seconds, 3), "loss": loss, "lr": _lr_at(cfg, step),
+               "train_accuracy": evaluate(model, train_data, attention=False).summary()["accuracy"]}
+        summary = test.summary()
+        row["test_accuracy"] = summary.pop("accuracy")
+        row.update(summary)
+        row.update({f"test_accuracy_L{n}": a for n, a in test.accuracy.items()})
+        history.append(row)
+        if epoch in cfg.snapshot_epochs:
+            snapshots[epoch] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+        checkpoint()
+
+    if epoch == 0 and not history:
+        record(None)
+    bar = tqdm(range(epoch, cfg.epochs), initial=epoch, total=cfg.epochs, disable=not progress_enabled(progress),
+               desc=f"{cfg.task}{'' if cfg.cot else ' (no CoT)'} L<={cfg.max_len} d={cfg.dim}")
+    lengths_cpu = train_data.lengths.cpu()
+    model.train()
+    for _ in bar:
+        start = time.perf_counter()
+        total = torch.zeros((), device=device)
+        batches = _batches(cfg, lengths_cpu, epoch)
+        for idx, width in batches:
+            idx = idx.to(device)
+            tokens, lengths = train_data.tokens[idx, :width], train_data.lengths[idx]
+            logits, _ = model(tokens[:, :-1])
+            targets = tokens[:, 1:].masked_fill(~target_mask(lengths, width - 1), -100)
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+            for group in optimizer.param_groups:
+                group["lr"] = _lr_at(cfg, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+            step += 1
+        mean_loss = float(total) / len(batches)
+        if not math.isfinite(mean_loss):
+            raise TrainingDiverged(f"training loss became {mean_loss} at epoch {epoch + 1}; the last checkpoint "
+                                   f"(epoch {history[-1]['epoch']}) is kept")
+        epoch += 1
+        seconds += time.perf_counter() - start
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs or epoch in cfg.snapshot_epochs:
+            record(mean_loss)
+            bar.set_postfix(loss=f"{mean_loss:.3f}", test_acc=f"{history[-1]['test_accuracy']:.3f}")
+            if until is not None and until(history[-1]):
+                break
+    bar.close()
+    return Run(cfg, model.eval(), vocab, train_data, test_data, history, snapshots)

@@ -1,0 +1,69 @@
+"""Causal masking, attention maps on request, and metrics on hand-made attention maps."""
+
+import numpy as np
+import torch
+
+from ihlib.metrics import attention_stats, evaluate, ideal_attention, reported_lengths
+from ihlib.model import ModelConfig, Transformer
+from ihlib.tasks import make_dataset, polynomial_task
+
+
+def small_model(**kw):
+    torch.manual_seed(0)
+    return Transformer(ModelConfig(vocab_size=16, n_positions=20, dim=32, **kw)).eval()
+
+
+def test_changing_a_later_token_never_changes_earlier_logits():
+    model = small_model(n_layers=3, n_heads=2)
+    idx = torch.randint(0, 16, (4, 20))
+    changed = idx.clone()
+    changed[:, 12:] = torch.randint(0, 16, (4, 8))
+    for attention in (False, True):
+        a, _ = model(idx, return_attention=attention)
+        b, _ = model(changed, return_attention=attention)
+        assert torch.allclose(a[:, :12], b[:, :12], atol=1e-6)
+        assert not torch.allclose(a[:, 12:], b[:, 12:])
+
+
+def test_attention_maps_only_on_request_and_fused_path_agrees():
+    model = small_model(n_heads=2)
+    idx = torch.randint(0, 16, (3, 15))
+    plain, maps = model(idx)
+    assert maps == []
+    explicit, maps = model(idx, return_attention=True)
+    assert torch.allclose(plain, explicit, atol=1e-5)
+    assert len(maps) == 2 and maps[0].shape == (3, 2, 15, 15)
+    assert torch.allclose(maps[1].sum(-1), torch.ones(3, 2, 15))
+    assert (maps[0].triu(1) == 0).all()
+
+
+def test_peakiness_is_one_on_ideal_maps_and_zero_on_uniform():
+    for length in (1, 4, 9):
+        for layer in (1, 2):
+            ideal = torch.tensor(ideal_attention(length, layer)).expand(5, -1, -1)
+            stats = attention_stats(ideal, length, layer)
+            assert stats.peakiness == 1.0 and stats.mean == 1.0 and stats.invariance == 1.0
+            t = 2 * length + 2
+            uniform = torch.tril(torch.ones(t, t))
+            uniform = (uniform / uniform.sum(-1, keepdim=True)).expand(5, -1, -1)
+            assert attention_stats(uniform, length, layer).peakiness == 0.0
+
+
+def test_ideal_layer2_map_points_at_the_inputs():
+    attn = ideal_attention(3, 2)  # EoI at 4: rows 4,5,6 -> keys 1,2,3
+    assert [int(np.argmax(attn[q])) for q in (4, 5, 6)] == [1, 2, 3]
+    assert [int(np.argmax(ideal_attention(3, 1)[q])) for q in (5, 6, 7)] == [4, 4, 4]
+
+
+def test_reported_lengths():
+    assert reported_lengths(16) == list(range(4, 17)) and reported_lengths(3) == [1, 2, 3]
+
+
+def test_evaluate_shapes_and_untrained_model_fails():
+    data = make_dataset(polynomial_task(), 5, 32, split="test")
+    model = Transformer(ModelConfig(16, 12, dim=32))
+    result = evaluate(model, data)
+    assert set(result.accuracy) == {1, 2, 3, 4, 5} and set(result.attention) == {1, 2}
+    summary = result.summary()
+    assert summary["accuracy"] < 0.2 and 0 <= summary["peakiness_layer2"] <= 1
+    assert model.training  # evaluate restores the mode

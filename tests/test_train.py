@@ -1,0 +1,145 @@
+"""Determinism, resume after a kill, fine-tuning, and the CLI's answers to bad input."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ihlib.checkpoint import load_checkpoint
+from ihlib.train import TrainConfig, load_run, train
+
+TINY = dict(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2)
+ENV = {**os.environ, "IHLIB_PROGRESS": "0"}
+
+
+def cli(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "ihlib", *map(str, args)], capture_output=True, text=True, env=ENV)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def without_time(history):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+
+@pytest.mark.parametrize("order,padding", [("length", True), ("shuffled", False)])
+def test_same_seed_same_history_bit_for_bit(order, padding):
+    cfg = TrainConfig(**TINY, order=order, padding=padding)
+    a, b = train(cfg, device="cpu", progress=False), train(cfg, device="cpu", progress=False)
+    assert without_time(a.history) == without_time(b.history)
+    other = train(TrainConfig(**TINY, order=order, padding=padding, seed=1), device="cpu", progress=False)
+    assert without_time(a.history) != without_time(other.history)
+
+
+def test_training_learns_copy():
+    run = train(TrainConfig(task="copy", max_len=4, n_per_length=64, dim=32, batch_size=32, epochs=60,
+                            eval_every=30, lr=3e-3), device="cpu", progress=False)
+    assert run.history[-1]["test_accuracy"] > 0.8 and run.history[-1]["loss"] < run.history[1]["loss"]
+
+
+def test_resume_after_kill_gives_the_uninterrupted_history(tmp_path):
+    args = ["train", "--task", "parity", "--max-len", 4, "--n-per-length", 64, "--dim", 16, "--batch-size", 16,
+            "--epochs", 60, "--eval-every", 2, "--order", "shuffled", "--seed", 5]
+    cli(*args, "--out", tmp_path / "full")
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "ihlib", *map(str, args), "--out", str(killed)], env=ENV)
+    while True:
+        history = killed / "history.csv"
+        if history.exists() and len(history.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    interrupted_at = load_checkpoint(killed / "checkpoint.pt")["epoch"]
+    assert 0 < interrupted_at < 60
+    cli(*args, "--out", killed)
+    full = load_checkpoint(tmp_path / "full" / "checkpoint.pt")
+    resumed = load_checkpoint(killed / "checkpoint.pt")
+    assert without_time(full["history"]) == without_time(resumed["history"])
+    for key, value in full["model"].items():
+        assert torch.equal(value, resumed["model"][key])
+    rows = list(csv.DictReader(open(killed / "history.csv")))
+    assert {"epoch", "step", "seconds", "train_accuracy", "test_accuracy", "peakiness_layer1",
+            "peakiness_layer2"} <= set(rows[0]) and rows[-1]["epoch"] == "60"
+    assert json.loads((killed / "config.json").read_text())["task"] == "parity"
+
+
+def test_fine_tune_only_mlp2_changes_only_mlp2(tmp_path):
+    train(TrainConfig(**TINY), out=tmp_path / "poly", device="cpu", progress=False)
+    src = load_checkpoint(tmp_path / "poly" / "checkpoint.pt")["model"]
+    run = train(TrainConfig(**{**TINY, "dim": 999}, task="parity", init_from=str(tmp_path / "poly" / "checkpoint.pt"),
+                            only_mlp2=True), out=tmp_path / "ft", device="cpu", progress=False)
+    assert run.config.dim == 16  # the architecture comes from the checkpoint
+    for key, value in run.model.state_dict().items():
+        assert torch.equal(value, src[key]) != key.startswith("blocks.1.mlp."), key
+
+
+def test_evaluate_cli_prints_json(tmp_path):
+    train(TrainConfig(**TINY), out=tmp_path / "run", device="cpu", progress=False)
+    out = json.loads(cli("evaluate", tmp_path / "run" / "checkpoint.pt").stdout)
+    assert out["task"] == "polynomial" and set(out["test_accuracy_per_length"]) == {"1", "2", "3", "4"}
+    out = json.loads(cli("evaluate", tmp_path / "run", "--task", "parity", "--max-len", 3).stdout)
+    assert out["task"] == "parity" and out["max_len"] == 3
+    assert load_run(tmp_path / "run").history[-1]["epoch"] == 4
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trained")
+    train(TrainConfig(**TINY), out=out, device="cpu", progress=False)
+    return out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--task", "sorting"], "unknown task"),
+    (["train", "--dim", "0"], "must be positive"),
+    (["train", "--max-len", "-3"], "must be positive"),
+    (["train", "--epochs", "0"], "must be positive"),
+    (["train", "--only-mlp2"], "needs --init-from"),
+    (["train", "--task", "copy:0.5+sorting:0.5"], "unknown task"),
+    (["train", "--max-len", "9", "--init-from", "{ckpt}"], "needs 20 positions"),
+    (["evaluate", "{ckpt}", "--max-len", "9"], "needs 20 positions"),
+    (["evaluate", "{ckpt}", "--task", "sorting"], "unknown task"),
+    (["evaluate", "{missing}"], "no checkpoint file"),
+    (["evaluate", "{truncated}"], "not a readable ihlib checkpoint"),
+    (["evaluate", "{foreign}"], "not a readable ihlib checkpoint"),
+    (["evaluate", "{plain}"], "not an ihlib checkpoint"),
+])
+def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message):
+    ckpt = trained / "checkpoint.pt"
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_bytes(b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR.")  # a pickle that would run code
+    plain = tmp_path / "plain.pt"
+    torch.save({"weights": torch.zeros(3)}, plain)
+    paths = dict(ckpt=ckpt, missing=tmp_path / "nope.pt", truncated=truncated, foreign=foreign, plain=plain)
+    before = ckpt.read_bytes()
+    args = [a.format(**paths) for a in args]
+    if args[0] == "train":
+        args += ["--out", str(tmp_path / "out")]
+    proc = cli(*args, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert ckpt.read_bytes() == before
+
+
+def test_nan_loss_stops_with_error_and_keeps_last_checkpoint(tmp_path):
+    proc = cli("train", "--max-len", 3, "--n-per-length", 16, "--dim", 8, "--epochs", 20, "--eval-every", 1,
+               "--lr", "1e30", "--out", tmp_path, check=False)
+    assert proc.returncode == 2 and "loss became" in proc.stderr
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_different_config_in_same_directory_is_refused(trained):
+    with pytest.raises(ValueError, match="different config"):
+        train(TrainConfig(**{**TINY, "lr": 1e-3}), out=trained, device="cpu", progress=False)
