@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from .metrics import evaluate, ideal_attention  # noqa: E402
 from .model import ModelConfig, Transformer  # noqa: E402
-from .settings import get_scale, resolve_device, set_seed  # noqa: E402
+from .settings import get_scale, notebook_setup, resolve_device, set_seed  # noqa: E402
 from .tasks import (IterativeTask, TaskMix, Vocabulary, copy_task, get_task, make_dataset,  # noqa: E402
                     parity_task, polynomial_task)
 from .train import Run, TrainConfig, load_run, train  # noqa: E402

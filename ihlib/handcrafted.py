@@ -67,14 +67,18 @@ def min_exact_width(vocab: Vocabulary, max_len: int) -> int:
 
 
 def _directions(d: int, m: int, seed: int) -> np.ndarray:
-    """``m`` unit vectors in the zero-sum subspace of R^d: orthonormal if d > m, else random (nearly orthogonal)."""
+    """``m`` unit vectors in the zero-sum subspace of R^d: orthonormal if d > m, else random (nearly orthogonal).
+
+    The first one (the large constant) is always kept orthogonal to the others: its leak would be C times larger.
+    """
     rng = np.random.default_rng(seed)
-    raw = rng.standard_normal((d, max(m, 1)))
+    raw = rng.standard_normal((d, m))
     raw -= raw.mean(axis=0, keepdims=True)
     if d > m:
-        q, _ = np.linalg.qr(raw)
-        return q[:, :m]
-    return raw / np.linalg.norm(raw, axis=0, keepdims=True)
+        return np.linalg.qr(raw)[0][:, :m]
+    const = raw[:, 0] / np.linalg.norm(raw[:, 0])
+    rest = raw[:, 1:] - np.outer(const, const @ raw[:, 1:])
+    return np.concatenate([const[:, None], rest / np.linalg.norm(rest, axis=0, keepdims=True)], axis=1)
 
 
 def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = None,
@@ -162,3 +166,27 @@ def transplant_mlp2(model: Transformer, donor: Transformer) -> Transformer:
     new.load_state_dict(model.state_dict())
     new.blocks[1].mlp.load_state_dict(donor.blocks[1].mlp.state_dict())
     return new.eval()
+
+
+def accuracy_by_width(task: IterativeTask, max_len: int, widths: list[int], n_per_length: int = 256,
+                      seed: int = 0) -> dict[int, float]:
+    """Worst per-length test accuracy of the construction squeezed into each width (random feature directions)."""
+    from .metrics import evaluate
+    from .tasks import make_dataset
+    data = make_dataset(task, max_len, n_per_length, seed=seed, split="test", vocab=Vocabulary.for_tasks([task]))
+    return {d: min(evaluate(build_iteration_head(task, max_len, d, seed=seed), data, attention=False).accuracy.values())
+            for d in widths}
+
+
+def smallest_width(task: IterativeTask, max_len: int, n_per_length: int = 256, seed: int = 0) -> int:
+    """The smallest width at which the construction still scores 100% at every length (bisection on the width)."""
+    vocab = Vocabulary.for_tasks([task])
+    lo = max(sequence_length(max_len) - 1, vocab.size) + 1
+    hi = min_exact_width(vocab, max_len)
+    if accuracy_by_width(task, max_len, [lo], n_per_length, seed)[lo] == 1.0:
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        ok = accuracy_by_width(task, max_len, [mid], n_per_length, seed)[mid] == 1.0
+        lo, hi = (lo, mid) if ok else (mid, hi)
+    return hi

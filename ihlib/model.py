@@ -16,7 +16,11 @@ from torch import nn
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of one model.  Defaults are the paper's: 2 layers, 1 head, d = 128, learned positions."""
+    """Architecture of one model.  Defaults are the paper's: 2 layers, 1 head, d = 128, learned positions.
+
+    ``init_std`` is the standard deviation of the normal initialisation of every weight matrix and embedding
+    (GPT-2's 0.02); ``None`` keeps PyTorch's default initialisation.
+    """
 
     vocab_size: int
     n_positions: int
@@ -27,6 +31,7 @@ class ModelConfig:
     dropout: float = 0.1
     pos_emb: str = "learned"
     pos_dim: int | None = None
+    init_std: float | None = 0.02
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "n_positions", "dim", "n_layers", "n_heads", "mlp_ratio"):
@@ -108,9 +113,9 @@ class Transformer(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.dim, bias=False)
         self.unembed = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
-        for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(module.weight, std=0.02)
+        for module in self.modules():  # init_std=None keeps PyTorch's defaults (N(0, 1) embeddings)
+            if isinstance(module, (nn.Linear, nn.Embedding)) and cfg.init_std is not None:
+                nn.init.normal_(module.weight, std=cfg.init_std)
         if cfg.pos_emb == "frozen":
             nn.init.normal_(self.pos_emb.weight, std=1 / math.sqrt(cfg.pos_dim or cfg.dim))
             self.pos_emb.weight.requires_grad_(False)

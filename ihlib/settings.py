@@ -47,3 +47,15 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def notebook_setup(scale: str | None = None) -> str:
+    """Print the device and scale a chapter will use, with how to change them; return the scale."""
+    scale = get_scale(scale)
+    device = resolve_device("auto")
+    if device.type == "cuda":
+        print(f"device: {torch.cuda.get_device_name(device)} (GPU)")
+    else:
+        print("device: CPU. For a GPU in Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
+    print(f"scale: {scale} (set the environment variable IHLIB_SCALE=smoke|cpu|paper before starting to change it)")
+    return scale

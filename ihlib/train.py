@@ -52,6 +52,7 @@ class TrainConfig:
     dropout: float = 0.1
     pos_emb: str = "learned"
     pos_dim: int | None = None
+    init_std: float | None = 0.02
     epochs: int = 1000
     lr: float = 3e-4
     warmup_steps: int = 0
@@ -171,7 +172,7 @@ def _build_model(cfg: TrainConfig, vocab: Vocabulary, src: dict | None, device: 
     """A fresh model for ``cfg``, or the weights of the checkpoint ``src`` (frozen but for the layer-2 MLP if asked)."""
     if src is None:
         mcfg = ModelConfig(vocab.size, cfg.seq_len - 1, cfg.dim, cfg.n_layers, cfg.n_heads, dropout=cfg.dropout,
-                           pos_emb=cfg.pos_emb, pos_dim=cfg.pos_dim)
+                           pos_emb=cfg.pos_emb, pos_dim=cfg.pos_dim, init_std=cfg.init_std)
         return Transformer(mcfg).to(device)
     model = Transformer(replace(ModelConfig(**src["model_config"]), dropout=cfg.dropout)).to(device)
     model.load_state_dict(src["model"])
@@ -219,7 +220,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", task: Iterati
 def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.device = "auto",
           progress: bool | None = None, task: IterativeTask | TaskMix | None = None,
           until: Callable[[dict], bool] | None = None) -> Run:
-    """Train (or resume, if ``out`` holds a checkpoint of the same config) and return the Run.
+    """Train (or resume, if ``out`` holds a checkpoint of the same config, possibly with more epochs) and return the Run.
 
     ``task`` overrides ``cfg.task`` with a custom task object of the same name.  ``until(row)`` stops training
     early at the first evaluation whose history row satisfies it (the run is then marked stopped early).  Raises ``TrainingDiverged`` if the
@@ -233,7 +234,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     out = Path(out) if out is not None else None
     cfg, src = _resolve(cfg, vocab)
     resume = load_checkpoint(out / "checkpoint.pt") if out is not None and (out / "checkpoint.pt").exists() else None
-    if resume is not None and TrainConfig.from_dict(resume["config"]) != cfg:
+    if resume is not None and replace(TrainConfig.from_dict(resume["config"]), epochs=cfg.epochs) != cfg:
         raise ValueError(f"{out} holds a run with a different config; choose another output directory")
 
     set_seed(cfg.seed)

@@ -1,0 +1,92 @@
+"""Write the book's chapters ``book/*.ipynb`` from their sources ``book/src/*.py`` (percent format).
+
+Each chapter gets a Colab badge and the two-line setup cell, both built from the repository URL in
+``_config.yml`` (the one place it is set).  ``python book/make_notebooks.py --check`` fails if a committed
+notebook differs from what its source gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+BOOK = Path(__file__).parent
+ROOT = BOOK.parent
+
+
+def repository() -> tuple[str, str]:
+    """(repository URL, branch) from ``_config.yml``."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    return cfg["url"].rstrip("/"), cfg.get("branch", "main")
+
+
+def header_cells(name: str) -> list:
+    url, branch = repository()
+    slug = url.split("github.com/")[-1]
+    badge = (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+             f"(https://colab.research.google.com/github/{slug}/blob/{branch}/book/{name}.ipynb)")
+    setup = ("# Setup: in Colab, install ihlib from the project repository (Colab's torch is kept); elsewhere it is installed.\n"
+             "import subprocess, sys\n"
+             "if 'google.colab' in sys.modules: subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', "
+             f"'--no-deps', 'git+{url}@{branch}'], check=True)")
+    return [nbformat.v4.new_markdown_cell(badge), nbformat.v4.new_code_cell(setup)]
+
+
+def parse(source: str) -> list:
+    """Cells of a percent-format script: ``# %%`` starts code, ``# %% [markdown]`` starts markdown (lines '# ...')."""
+    cells, kind, lines = [], None, []
+
+    def flush() -> None:
+        text = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines())
+            cells.append(nbformat.v4.new_markdown_cell(text))
+        elif kind == "code" and text:
+            cells.append(nbformat.v4.new_code_cell(text))
+
+    for line in source.splitlines():
+        if line.startswith("# %%"):
+            flush()
+            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
+        elif kind is not None:
+            lines.append(line)
+    flush()
+    return cells
+
+
+def build(src: Path) -> nbformat.NotebookNode:
+    cells = parse(src.read_text())
+    title, rest = cells[0], cells[1:]
+    nb = nbformat.v4.new_notebook(cells=[title, *header_cells(src.stem), *rest])
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                   "language_info": {"name": "python"}, "accelerator": "GPU", "colab": {"provenance": []}}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{src.stem[:2]}-{i:02d}"
+    return nb
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if a notebook is out of date")
+    args = parser.parse_args()
+    stale = []
+    for src in sorted((BOOK / "src").glob("*.py")):
+        text = nbformat.writes(build(src)) + "\n"
+        target = BOOK / f"{src.stem}.ipynb"
+        if args.check:
+            if not target.exists() or target.read_text() != text:
+                stale.append(target.name)
+        else:
+            target.write_text(text)
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python book/make_notebooks.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+# %% [markdown]
+# # 2. The model: a two-layer, one-head transformer
+#
+# **What you will see.** The transformer the paper trains, as `ihlib` builds it; its size; how to read an
+# attention map; and the two attention patterns that make an iteration head, drawn as ideal target maps that later
+# chapters compare trained models against.
+#
+# **What it costs.** Nothing is trained: seconds on any CPU.
+
+# %%
+import ihlib
+
+SCALE = ihlib.notebook_setup()
+
+# %% [markdown]
+# ## The architecture
+#
+# A decoder-only transformer with **2 layers and 1 attention head per layer**, width $d = 128$, a GELU MLP of width
+# $4d$, pre-LayerNorm, no biases, learned absolute positional embeddings added to the token embeddings, and an
+# untied unembedding. It reads `seq[:-1]` and predicts `seq[1:]`.
+
+# %%
+import torch
+from ihlib.model import ModelConfig, Transformer
+from ihlib.tasks import Vocabulary, make_dataset, polynomial_task, sequence_length
+
+vocab = Vocabulary()
+max_len = 16
+cfg = ModelConfig(vocab_size=vocab.size, n_positions=sequence_length(max_len) - 1, dim=128)
+model = Transformer(cfg)
+print(model)
+print(f"trainable parameters: {model.n_params():,}")
+assert 0.38e6 < model.n_params() < 0.43e6, "the paper's model has about 0.41 M parameters at d = 128"
+
+# %% [markdown]
+# ## Reading an attention map
+#
+# For each query token (a row) an attention head spreads a weight of 1 over the tokens it may see (the columns up
+# to and including itself: the mask is causal). `model(tokens, return_attention=True)` returns one map per layer;
+# without that flag the model takes PyTorch's fused attention path and computes no map.
+#
+# An untrained model attends almost uniformly: each row fades as the number of visible tokens grows.
+
+# %%
+import matplotlib.pyplot as plt
+from ihlib.viz import plot_ideal_maps, plot_model_attention
+
+torch.manual_seed(0)
+seq = make_dataset(polynomial_task(), max_len=6, n_per_length=1, split="test").of_length(6)[0]
+fig = plot_model_attention(Transformer(ModelConfig(vocab.size, 13, dim=128)), seq, vocab, "untrained model:")
+plt.show()
+
+# %% [markdown]
+# ## The two patterns of an iteration head
+#
+# Take the CoT token at position $L+t$: it holds $s_{t-1}$ (EoI stands for $s_0$) and must predict
+# $s_t = F(s_{t-1}, x_t)$. It needs $x_t$, at position $t$. The paper's circuit finds it in two steps:
+#
+# 1. **layer 1** attends from every CoT token to EoI at position $L+1$ and copies its position;
+# 2. the layer-1 MLP turns the pair of positions ($L+t$, $L+1$) into $t$;
+# 3. **layer 2**, the iteration head, attends from $L+t$ to position $t$ and brings $x_t$;
+# 4. the layer-2 MLP computes $F(s_{t-1}, x_t)$.
+#
+# Drawn as attention maps for one sequence (rows outside the pattern are left on the diagonal):
+
+# %%
+fig = plot_ideal_maps(seq.tolist(), vocab)
+fig.suptitle("Target attention patterns for L = 6")
+plt.show()
+
+# %% [markdown]
+# ## Measuring how close a model is
+#
+# `ihlib.metrics` scores a model's attention on exactly these entries, as the authors do:
+#
+# * **peakiness**: the fraction of the pattern's entries whose weight is above 0.5 (1 for a perfect head, 0 for a
+#   uniform one);
+# * the **mean weight** on the pattern, and an **invariance** score, 1 minus the mean standard deviation across
+#   sequences;
+# * **accuracy**: the whole answer after EoI right, token by token, under teacher forcing.
+#
+# Reported figures average lengths 4 to $L_{max}$, since short sequences appear in both training and test sets.
+
+# %%
+import numpy as np
+from ihlib.metrics import attention_stats, ideal_attention
+
+for layer in (1, 2):
+    perfect = torch.tensor(ideal_attention(6, layer))[None]
+    t = perfect.shape[-1]
+    uniform = torch.tril(torch.ones(t, t))
+    uniform = (uniform / uniform.sum(-1, keepdim=True))[None]
+    p, u = attention_stats(perfect, 6, layer).peakiness, attention_stats(uniform, 6, layer).peakiness
+    print(f"layer {layer}: peakiness of the ideal map {p:.2f}, of uniform attention {u:.2f}")
+    assert p == 1.0 and u == 0.0
+
+# %% [markdown]
+# ## What we learned
+#
+# * The model is small (0.4 M parameters) but has just enough depth for the two-step circuit: one layer to find
+#   EoI, one to fetch $x_t$.
+# * We now have the targets, and a way to measure how close a trained model's attention gets to them. Next chapter:
+#   train one and watch.

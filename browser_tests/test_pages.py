@@ -1,0 +1,87 @@
+"""The built book in headless Chromium: pages load without console errors, figures are there, and the attention
+animation's controls change the frame.  Screenshots go to test-artifacts/ (look at them)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+ARTIFACTS = ROOT / "test-artifacts"
+CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handcrafted": 4}  # minimum figures
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (HTML / "index.html").exists():
+        pytest.fail("build the book first (jupyter-book build .)")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(HTML))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    browser, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (browser and chromedriver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver are required in CI")
+        pytest.skip("chromium/chromedriver not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(chromedriver), options=options)
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield drv
+    drv.quit()
+
+
+def severe_errors(drv) -> list[str]:
+    return [entry["message"] for entry in drv.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+@pytest.mark.parametrize("chapter,min_figures", CHAPTERS.items())
+def test_chapter_loads_with_figures_and_no_console_errors(driver, base_url, chapter, min_figures):
+    driver.get(f"{base_url}/book/{chapter}.html")
+    assert "Traceback" not in driver.page_source
+    images = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main img')).filter(i => i.complete && i.naturalWidth > 50).length")
+    assert images >= min_figures, f"{chapter}: {images} rendered figures"
+    driver.save_screenshot(str(ARTIFACTS / f"{chapter}.png"))
+    assert severe_errors(driver) == []
+
+
+def test_attention_animation_controls_change_the_frame(driver, base_url):
+    driver.get(f"{base_url}/book/03_emergence.html")
+    from selenium.webdriver.common.by import By
+    animation = driver.find_element(By.CSS_SELECTOR, "div.animation")
+    driver.execute_script("arguments[0].scrollIntoView();", animation)
+    image = animation.find_element(By.TAG_NAME, "img")
+    slider = animation.find_element(By.CSS_SELECTOR, "input[type=range]")
+    first = image.get_attribute("src")
+    driver.save_screenshot(str(ARTIFACTS / "animation_frame0.png"))
+    next_button = [b for b in animation.find_elements(By.TAG_NAME, "button")
+                   if "next_frame" in (b.get_attribute("onclick") or "")][0]
+    next_button.click()
+    assert image.get_attribute("src") != first and slider.get_attribute("value") == "1"
+    driver.execute_script("arguments[0].value = 3; arguments[0].oninput();", slider)
+    assert slider.get_attribute("value") == "3" and image.get_attribute("src") != first
+    driver.save_screenshot(str(ARTIFACTS / "animation_frame3.png"))
+    assert severe_errors(driver) == []
