@@ -47,7 +47,7 @@ from ihlib.viz import plot_ideal_maps, plot_model_attention
 
 torch.manual_seed(0)
 seq = make_dataset(polynomial_task(), max_len=6, n_per_length=1, split="test").of_length(6)[0]
-fig = plot_model_attention(Transformer(ModelConfig(vocab.size, 13, dim=128)), seq, vocab, "untrained model:")
+fig = plot_model_attention(Transformer(ModelConfig(vocab.size, sequence_length(6) - 1, dim=128)), seq, vocab, "untrained model:")
 plt.show()
 
 # %% [markdown]
