@@ -23,8 +23,15 @@ def _positive(kind: type):
     return parse
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``prog: error: message``) and exit status 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ihlib", description=__doc__)
+    parser = _OneLineParser(prog="python -m ihlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     d = TrainConfig()
 
@@ -42,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive(int), default=d.epochs, help="epochs (default %(default)s)")
     t.add_argument("--lr", type=_positive(float), default=d.lr, help="Adam learning rate (default %(default)s)")
     t.add_argument("--warmup", type=int, default=d.warmup_steps, help="linear warm-up steps (default 0)")
+    t.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                   help="AdamW decoupled weight decay (default 0: the paper's plain Adam)")
+    t.add_argument("--init-std", type=_positive(float), default=None,
+                   help="initialise weights from N(0, INIT_STD^2) instead of PyTorch's defaults")
     t.add_argument("--batch-size", type=_positive(int), default=d.batch_size, help="batch size (default %(default)s)")
     t.add_argument("--n-per-length", type=_positive(int), default=d.n_per_length,
                    help="training and test sequences per length (default %(default)s)")
@@ -80,8 +91,9 @@ def _train(args: argparse.Namespace) -> None:
         raise ValueError("--only-mlp2 needs --init-from")
     cfg = TrainConfig(task=args.task, cot=not args.no_cot, max_len=args.max_len, n_per_length=args.n_per_length,
                       dim=args.dim, n_layers=args.layers, n_heads=args.heads, dropout=args.dropout,
-                      pos_emb=args.pos_emb, pos_dim=args.pos_dim, epochs=args.epochs, lr=args.lr,
-                      warmup_steps=args.warmup, batch_size=args.batch_size, eval_every=args.eval_every,
+                      pos_emb=args.pos_emb, pos_dim=args.pos_dim, init_std=args.init_std, epochs=args.epochs,
+                      lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup,
+                      batch_size=args.batch_size, eval_every=args.eval_every,
                       order=args.order, padding=not args.no_padding, seed=args.seed, init_from=args.init_from,
                       only_mlp2=args.only_mlp2)
     run = train(cfg, out=args.out, device=args.device, progress=False if args.no_progress else None)

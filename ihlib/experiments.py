@@ -22,8 +22,8 @@ from .train import Run, TrainConfig, load_run, train
 SHIPPED = Path(__file__).parent / "results"
 
 #: The CPU recipe in which an iteration head appears within a minute on 2 cores (benchmarks/time_to_head.py).
-CPU_RECIPE = TrainConfig(task="polynomial", max_len=8, dim=64, lr=1e-3, warmup_steps=0, batch_size=256,
-                         order="length", padding=False, epochs=100)
+CPU_RECIPE = TrainConfig(task="polynomial", max_len=8, dim=64, lr=1e-3, weight_decay=1.0, batch_size=256,
+                         order="shuffled", padding=False, epochs=60, eval_every=2)
 
 #: The smallest runs that exercise every code path: for CI, seconds per chapter, no claims.
 SMOKE = TrainConfig(task="polynomial", max_len=4, n_per_length=64, dim=32, batch_size=64, epochs=4, eval_every=2,
@@ -105,10 +105,12 @@ def reproduce(scale: str, experiments: list[str] | None = None, out: str | None 
               device: str = "auto") -> None:
     """Train every run of ``experiments`` (default all) at ``scale``; cpu results are exported as package data."""
     names = experiments or list(EXPERIMENTS)
+    unknown = [name for name in names if name not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}")
     for name in names:
-        for run in EXPERIMENTS[name].runs(scale) if name in EXPERIMENTS else _run_config(name, "", scale):
+        for run, cfg in EXPERIMENTS[name].runs(scale).items():
             start = time.perf_counter()
-            cfg = _run_config(name, run, scale)
             work = results_dir(scale) / name / run
             train(cfg, out=work, device=device)
             dest = Path(out) / name / run if out else (SHIPPED / scale / name / run if scale == "cpu" else None)

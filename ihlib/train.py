@@ -39,6 +39,7 @@ class TrainConfig:
 
     ``task`` is a built-in name or a mix such as ``"copy:0.5+parity:0.5"``.  ``order="shuffled"`` draws a new
     permutation of all sequences each epoch; ``padding=False`` cuts each batch to its longest sequence.
+    ``weight_decay`` > 0 adds AdamW's decoupled decay (0, the paper's plain Adam, by default).
     ``init_from`` fine-tunes a checkpoint's weights (all of them, or only the layer-2 MLP with ``only_mlp2``).
     """
 
@@ -52,9 +53,10 @@ class TrainConfig:
     dropout: float = 0.1
     pos_emb: str = "learned"
     pos_dim: int | None = None
-    init_std: float | None = 0.02
+    init_std: float | None = None
     epochs: int = 1000
     lr: float = 3e-4
+    weight_decay: float = 0.0
     warmup_steps: int = 0
     batch_size: int = 256
     eval_every: int = 10
@@ -69,8 +71,9 @@ class TrainConfig:
         for name in ("max_len", "n_per_length", "dim", "n_layers", "n_heads", "epochs", "batch_size", "eval_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not self.lr > 0 or self.warmup_steps < 0:
-            raise ValueError(f"lr must be positive and warmup_steps non-negative, got {self.lr}, {self.warmup_steps}")
+        if not self.lr > 0 or self.warmup_steps < 0 or self.weight_decay < 0:
+            raise ValueError(f"lr must be positive, warmup_steps and weight_decay non-negative, got {self.lr}, "
+                             f"{self.warmup_steps}, {self.weight_decay}")
         if self.order not in ("length", "shuffled"):
             raise ValueError(f"order must be 'length' or 'shuffled', got {self.order!r}")
         if self.only_mlp2 and self.init_from is None:
@@ -223,8 +226,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     """Train (or resume, if ``out`` holds a checkpoint of the same config, possibly with more epochs) and return the Run.
 
     ``task`` overrides ``cfg.task`` with a custom task object of the same name.  ``until(row)`` stops training
-    early at the first evaluation whose history row satisfies it (the run is then marked stopped early).  Raises ``TrainingDiverged`` if the
-    loss turns NaN; the last checkpoint on disk is then left untouched.
+    early at the first evaluation whose history row satisfies it (the last row's epoch is then below
+    ``cfg.epochs``).  Raises ``TrainingDiverged`` if the loss turns NaN; the last checkpoint on disk is then kept.
     """
     device = resolve_device(device, verbose=progress_enabled(progress))
     task = task if task is not None else parse_task(cfg.task)
@@ -242,7 +245,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     train_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device)
     test_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     history: list[dict] = []
     snapshots: dict[int, dict] = {}
     epoch, step, seconds = 0, 0, 0.0

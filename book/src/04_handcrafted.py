@@ -6,7 +6,7 @@
 # that solves any iterative task with CoT at every length up to $L_{max}$. We check it is perfect, draw its weights,
 # set it next to a trained model, measure how wide it has to be, and swap its last MLP to change the task.
 #
-# **What it costs.** No training except the last section (a few seconds of fine-tuning): under a minute on a CPU.
+# **What it costs.** No training: about a minute on a CPU (the width table builds and tests 16 models).
 
 # %%
 import ihlib
@@ -48,7 +48,7 @@ print(f"width d = {hand.cfg.dim}, MLP hidden units = {hand.cfg.mlp_ratio * hand.
 # ### The weights, block by block
 #
 # Each panel is one weight matrix seen in the logical basis (columns are the named blocks of the stream; colour is
-# the weight, clipped so that the large constant does not wash out the rest). Layer 1's query reads only `const` and its key only `token = EoI`; its value copies `pos` into `eoi_pos`.
+# the sign of the weight, saturated so that the large constant does not wash out the rest). Layer 1's query reads only `const` and its key only `token = EoI`; its value copies `pos` into `eoi_pos`.
 # Layer 2's query reads `target`, its key reads `pos`. The MLPs are lookup tables: one input pattern per hidden unit.
 
 # %%
@@ -68,7 +68,8 @@ def logical_in(w):  # a weight that reads the stream, as (out, logical features)
 
 
 def show(ax, m, title, rows=None):
-    lim = np.percentile(np.abs(m[np.abs(m) > 1e-6]), 50)  # the constant C would wash out everything else
+    big = np.abs(m) > 1e-3 * np.abs(m).max()  # below that: rounding noise of the orthonormal basis
+    lim = np.abs(m[big]).min()  # every weight that matters at full colour; C would wash out the rest
     ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
     ax.set_title(title, fontsize=8)
     ax.set_xticks([(a + b) / 2 for a, b in zip(edges, edges[1:])], names, rotation=90, fontsize=6)
@@ -165,8 +166,19 @@ summary_trained = evaluate(trained.model, trained.test_data).summary()
 print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, peakiness layer 1 "
       f"{summary_trained['peakiness_layer1']:.2f}, layer 2 {summary_trained['peakiness_layer2']:.2f}")
 
+# %%
+if CLAIMS:
+    assert rows[:, 2].min() >= 0.7, "the trained layer 2 should mostly pick the hand-built key"
+    assert rows[:, 1].mean() < rows[:, 2].mean(), "layer 1 agrees less than layer 2"
+
 # %% [markdown]
-# AGREEMENT_DISCUSSION
+# **What the comparison shows** (at the `cpu` scale, the run shipped with `ihlib`). In layer 2 the two models pick
+# the same key for most CoT queries (about 75–90% at each length, checked above to be at least 70%): the trained
+# iteration head is the hand-built one. In layer 1 they agree far less (about 40–60%): where the construction sends
+# every CoT token to EoI with weight 1, the trained model puts only part of its layer-1 attention on EoI (its layer-1
+# peakiness is about 0.3) and spreads the rest over earlier tokens. Our reading, not proven here: the layer-1 output
+# only has to tell the MLP where the input ended, and a partial, position-dependent blend of EoI and its neighbours
+# carries that as well as a sharp copy does, so training has no reason to sharpen it.
 #
 # ## How wide must it be?
 #
@@ -179,23 +191,29 @@ print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, peakines
 from ihlib.handcrafted import accuracy_by_width
 
 table = []
-for lmax in ([4, 8] if SCALE == "smoke" else [4, 8, 16, 32]):
+for lmax in ([4] if SCALE == "smoke" else [4, 8, 16, 32]):
     exact = min_exact_width(vocab, lmax)
-    widths = [exact, exact - 1, int(exact * 0.9), int(exact * 0.75)]
+    widths = [exact, exact - 1, int(exact * 0.9)] if SCALE == "smoke" else [exact, exact - 1, int(exact * 0.9), int(exact * 0.75)]
     acc = accuracy_by_width(poly_task, lmax, widths, n_per_length=64)
     table.append((lmax, exact, *mlp_units(poly_task, lmax), acc))
     print(f"L_max {lmax:2d}: exact width {exact}, MLP units {mlp_units(poly_task, lmax)}, worst-length accuracy "
           + ", ".join(f"d={w}: {a:.2f}" for w, a in acc.items()))
-assert all(row[4][row[1]] == 1.0 for row in table)
+assert all(row[4][row[1]] == 1.0 and row[4][row[1] - 1] < 1.0 for row in table)
 
 # %% [markdown]
-# WIDTH_DISCUSSION
+# **All or nothing.** The construction works at its exact width and fails one dimension below (checked above): with
+# fewer dimensions than features, random directions leak into each other and the lookups, which rely on exact
+# thresholds, misfire. Trained models are far more economical: the paper finds $d \approx 25$ enough up to
+# $L_{max} = 31$, where the construction needs 248 dimensions, and our CPU recipe grows an iteration head at $d = 64$
+# for $L_{max} = 8$ (104 by hand). A trained model superposes positions in fewer dimensions and reads them with
+# smooth attention, where the construction spends one dimension on every position, three times over.
 #
 # ## The head is task-generic: swap the last MLP
 #
 # Replace the layer-2 MLP of the hand-built **polynomial** model by the one built for **parity**, leaving both
-# attention layers untouched, and it solves parity. Then the stronger version: keep the hand-built attention, and
-# *train* only the layer-2 MLP on parity, starting from the polynomial table.
+# attention layers untouched, and it solves parity: everything before the last MLP (finding EoI, computing $t$,
+# fetching $x_t$) is the same for every task. The paper asks the same of trained models by fine-tuning a polynomial
+# model on parity.
 
 # %%
 from ihlib.handcrafted import transplant_mlp2
@@ -207,31 +225,6 @@ before = min(evaluate(hand, parity_test, attention=False).accuracy.values())
 after = min(evaluate(swapped, parity_test, attention=False).accuracy.values())
 print(f"parity, worst length: polynomial model {before:.2f}; with the parity MLP transplanted {after:.2f}")
 assert after == 1.0
-
-# %%
-import tempfile
-from pathlib import Path
-from ihlib.checkpoint import save_checkpoint
-from ihlib.train import TrainConfig, train
-
-tmp = Path(tempfile.mkdtemp())
-save_checkpoint({"model_config": hand.cfg.to_dict(), "vocab": vocab.to_dict(), "model": hand.state_dict()},
-                tmp / "hand.pt")
-epochs = 2 if SCALE == "smoke" else 15
-ft = train(TrainConfig(task="parity", max_len=L_MAX, init_from=str(tmp / "hand.pt"), only_mlp2=True, dropout=0.0,
-                       lr=1e-3, epochs=epochs, eval_every=1, padding=False, order="shuffled"),
-           device="cpu", progress=False)
-fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot([r["epoch"] for r in ft.history], [r["test_accuracy"] for r in ft.history], "k-o", ms=3, label="test accuracy")
-ax.plot([r["epoch"] for r in ft.history], [r["peakiness_layer2"] for r in ft.history], "-", color="#219ebc",
-        label="layer-2 peakiness")
-ax.set(xlabel="epoch (only the layer-2 MLP trains)", ylabel="fraction", ylim=(-0.02, 1.02),
-       title="Hand-built attention, trained layer-2 MLP, on parity")
-ax.legend(fontsize=8)
-plt.show()
-print(f"after {epochs} epochs: parity test accuracy {ft.history[-1]['test_accuracy']:.3f}")
-if CLAIMS:
-    assert ft.history[-1]["test_accuracy"] >= 0.99
 
 # %% [markdown]
 # ## What we learned

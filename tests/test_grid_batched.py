@@ -1,0 +1,47 @@
+"""Many runs: the batched (vmap) trainer matches separate runs, and the process grid writes, resumes and stops early."""
+
+import json
+
+import pytest
+import torch
+
+from ihlib.batched import train_batched
+from ihlib.grid import Converged, run_grid
+from ihlib.train import TrainConfig, train
+
+TINY = TrainConfig(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=3, eval_every=1, order="shuffled",
+                   padding=False, dropout=0.0, lr=3e-3)
+
+
+def test_batched_runs_match_separate_runs():
+    configs = [TrainConfig(**{**TINY.to_dict(), "seed": s}) for s in (0, 1, 2)]
+    batched = train_batched(configs, device="cpu")
+    for cfg, run in zip(configs, batched):
+        alone = train(cfg, device="cpu", progress=False)
+        for a, b in zip(alone.history[1:], run.history[1:]):
+            assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+            assert a["test_accuracy"] == pytest.approx(b["test_accuracy"], abs=1e-3)
+        for key, value in alone.model.state_dict().items():
+            assert torch.allclose(value, run.model.state_dict()[key], atol=1e-4), key
+
+
+def test_batched_refuses_mixed_settings():
+    with pytest.raises(ValueError, match="but the seed"):
+        train_batched([TINY, TrainConfig(**{**TINY.to_dict(), "dim": 8})], device="cpu")
+
+
+def test_converged_rule():
+    rule = Converged(level=0.99, patience=2)
+    assert [rule({"test_accuracy": a}) for a in (0.5, 0.995, 0.9, 0.99, 1.0)] == [False, False, False, False, True]
+
+
+def test_grid_writes_results_resumes_and_stops_early(tmp_path):
+    configs = {f"s{s}": TrainConfig(**{**TINY.to_dict(), "task": "copy", "seed": s, "epochs": 40}) for s in (0, 1)}
+    first = run_grid(configs, tmp_path, workers=2, early_stop=True, progress=False)
+    assert set(first) == {"s0", "s1"}
+    for name, result in first.items():
+        saved = json.loads((tmp_path / name / "result.json").read_text())
+        assert saved["epoch"] == result["epoch"] and saved["stopped_early"] == (result["epoch"] < 40)
+    mtimes = {name: (tmp_path / name / "result.json").stat().st_mtime for name in configs}
+    again = run_grid(configs, tmp_path, workers=2, early_stop=True, progress=False)
+    assert again == first and all((tmp_path / n / "result.json").stat().st_mtime == t for n, t in mtimes.items())
