@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-from .metrics import evaluate, target_mask
+from .metrics import target_mask
 from .model import ModelConfig, Transformer
 from .settings import resolve_device, set_seed
 from .tasks import Vocabulary, make_dataset, parse_task
-from .train import Run, TrainConfig, _batches, _lr_at
+from .train import Run, TrainConfig, _batches, _lr_at, evaluation_row
 
 
 def _check(configs: list[TrainConfig]) -> None:
@@ -62,15 +62,8 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
 
     def record(epoch: int, step: int, losses: list[float | None]) -> None:
         for k, cfg in enumerate(configs):
-            model = unstack(k)
-            test = evaluate(model, test_sets[k])
-            row = {"epoch": epoch, "step": step, "loss": losses[k], "lr": _lr_at(cfg, step),
-                   "train_accuracy": evaluate(model, train_sets[k], attention=False).summary()["accuracy"]}
-            summary = test.summary()
-            row["test_accuracy"] = summary.pop("accuracy")
-            row.update(summary)
-            row.update({f"test_accuracy_L{n}": a for n, a in test.accuracy.items()})
-            histories[k].append(row)
+            histories[k].append({"epoch": epoch, "step": step, "loss": losses[k], "lr": _lr_at(cfg, step),
+                                 **evaluation_row(unstack(k), train_sets[k], test_sets[k])})
 
     def unstack(k: int) -> Transformer:
         model = Transformer(mcfg).to(device)

@@ -83,7 +83,8 @@ def export(run_dir: Path, dest: Path) -> None:
         state.pop(key, None)
     state.pop("format")
     save_checkpoint(state, dest / "checkpoint.pt")
-    (dest / "config.json").write_text(json.dumps({**state["config"], "ihlib_version": state["version"]}, indent=2))
+    (dest / "config.json").write_text(json.dumps({**state["config"], "ihlib_version": state["version"],
+                                                  "code_revision": state.get("code_revision")}, indent=2))
     (dest / "history.csv").write_text((run_dir / "history.csv").read_text())
 
 

@@ -59,3 +59,20 @@ def notebook_setup(scale: str | None = None) -> str:
         print("device: CPU. For a GPU in Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
     print(f"scale: {scale} (set the environment variable IHLIB_SCALE=smoke|cpu|paper before starting to change it)")
     return scale
+
+
+def code_revision() -> str | None:
+    """The git commit of the ihlib source (with ``-dirty`` for uncommitted changes), or None outside a checkout."""
+    import subprocess
+    from pathlib import Path
+    here = Path(__file__).parent
+    try:
+        rev = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=5).stdout.strip()
+        return rev.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None

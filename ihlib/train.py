@@ -24,7 +24,7 @@ from . import __version__
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .metrics import evaluate, target_mask
 from .model import ModelConfig, Transformer
-from .settings import progress_enabled, resolve_device, set_seed
+from .settings import code_revision, progress_enabled, resolve_device, set_seed
 from .tasks import IterativeTask, SequenceSet, TaskMix, Vocabulary, make_dataset, parse_task, sequence_length
 
 
@@ -185,6 +185,17 @@ def _build_model(cfg: TrainConfig, vocab: Vocabulary, src: dict | None, device: 
     return model
 
 
+def evaluation_row(model: Transformer, train_data: SequenceSet, test_data: SequenceSet) -> dict:
+    """One history row's metrics: training accuracy, test accuracy and attention statistics, per-length accuracy."""
+    test = evaluate(model, test_data)
+    row = {"train_accuracy": evaluate(model, train_data, attention=False).summary()["accuracy"]}
+    summary = test.summary()
+    row["test_accuracy"] = summary.pop("accuracy")
+    row.update(summary)
+    row.update({f"test_accuracy_L{n}": a for n, a in test.accuracy.items()})
+    return row
+
+
 def _history_csv(history: list[dict]) -> str:
     buf = io.StringIO()
     if history:
@@ -249,6 +260,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     history: list[dict] = []
     snapshots: dict[int, dict] = {}
     epoch, step, seconds = 0, 0, 0.0
+    revision = code_revision()
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
@@ -259,23 +271,18 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     def checkpoint() -> None:
         if out is None:
             return
-        state = {"version": __version__, "config": cfg.to_dict(), "model_config": model.cfg.to_dict(),
+        state = {"version": __version__, "code_revision": revision, "config": cfg.to_dict(), "model_config": model.cfg.to_dict(),
                  "vocab": vocab.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "history": history, "epoch": epoch, "step": step, "seconds": seconds, "rng": _rng_state(),
                  "snapshots": {str(k): v for k, v in snapshots.items()}}
         save_checkpoint(state, out / "checkpoint.pt")
-        _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__}, indent=2))
+        _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__,
+                                                     "code_revision": revision}, indent=2))
         _write_text(out / "history.csv", _history_csv(history))
 
     def record(loss: float | None) -> None:
-        test = evaluate(model, test_data)
-        row = {"epoch": epoch, "step": step, "seconds": round(seconds, 3), "loss": loss, "lr": _lr_at(cfg, step),
-               "train_accuracy": evaluate(model, train_data, attention=False).summary()["accuracy"]}
-        summary = test.summary()
-        row["test_accuracy"] = summary.pop("accuracy")
-        row.update(summary)
-        row.update({f"test_accuracy_L{n}": a for n, a in test.accuracy.items()})
-        history.append(row)
+        history.append({"epoch": epoch, "step": step, "seconds": round(seconds, 3), "loss": loss,
+                        "lr": _lr_at(cfg, step), **evaluation_row(model, train_data, test_data)})
         if epoch in cfg.snapshot_epochs:
             snapshots[epoch] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
         checkpoint()

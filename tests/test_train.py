@@ -143,3 +143,12 @@ def test_nan_loss_stops_with_error_and_keeps_last_checkpoint(tmp_path):
 def test_different_config_in_same_directory_is_refused(trained):
     with pytest.raises(ValueError, match="different config"):
         train(TrainConfig(**{**TINY, "lr": 1e-3}), out=trained, device="cpu", progress=False)
+
+
+def test_fine_tuning_with_a_vocabulary_that_does_not_fit(trained, tmp_path):
+    from ihlib.tasks import IterativeTask
+    custom = IterativeTask("mod3", (0, 1, 2), (0, 1, 2), lambda s, x: (s + x) % 3)
+    cfg = TrainConfig(**{**TINY, "task": "mod3"}, init_from=str(trained / "checkpoint.pt"))
+    with pytest.raises(ValueError, match="does not fit"):
+        train(cfg, out=tmp_path, device="cpu", progress=False, task=custom)
+    assert not (tmp_path / "checkpoint.pt").exists()

@@ -16,7 +16,10 @@
 import ihlib
 
 SCALE = ihlib.notebook_setup()
-CLAIMS = SCALE != "smoke"  # smoke runs are too short to show the science: they only check that everything runs
+# smoke runs are too short to show the science: they only check that everything runs. The cpu runs are the ones the
+# text describes; at paper scale the thresholds are the paper's figures less their read-off tolerance.
+CLAIMS = SCALE != "smoke"
+MIN_ACCURACY, MIN_PEAKINESS = (0.95, 0.9) if SCALE == "cpu" else (0.9, 0.8)
 
 # %%
 from ihlib.experiments import load_or_train
@@ -57,11 +60,11 @@ print(f"final: test accuracy {final['test_accuracy']:.3f}, peakiness layer 1 {fi
 # %%
 tolerance = max(2 * cfg.eval_every, cfg.epochs // 10)
 if CLAIMS:
-    assert final["test_accuracy"] >= 0.95, final["test_accuracy"]
-    assert final["peakiness_layer2"] >= 0.9, final["peakiness_layer2"]
+    assert final["test_accuracy"] >= MIN_ACCURACY, final["test_accuracy"]
+    assert final["peakiness_layer2"] >= MIN_PEAKINESS, final["peakiness_layer2"]
     assert rise_acc is not None and rise_head is not None and abs(rise_acc - rise_head) <= tolerance, (rise_acc, rise_head)
-    print(f"checked: accuracy >= 0.95, layer-2 peakiness >= 0.9, rises {abs(rise_acc - rise_head)} epochs apart "
-          f"(tolerance {tolerance})")
+    print(f"checked: accuracy >= {MIN_ACCURACY}, layer-2 peakiness >= {MIN_PEAKINESS}, rises "
+          f"{abs(rise_acc - rise_head)} epochs apart (tolerance {tolerance})")
 
 # %% [markdown]
 # ## The trained model's attention, next to the ideal maps
@@ -177,7 +180,7 @@ def first_epoch(history, key, level):
 
 poly_090, parity_090 = first_epoch(h, "test_accuracy", 0.9), first_epoch(hp, "test_accuracy", 0.9)
 print(f"test accuracy first >= 0.9: polynomial at epoch {poly_090}, parity at epoch {parity_090}")
-if CLAIMS:
+if SCALE == "cpu":  # the statements below describe the shipped cpu runs
     assert parity_090 is None or parity_090 > poly_090, "parity should be learned more slowly"
     assert hp[-1]["peakiness_layer2"] <= h[-1]["peakiness_layer2"] - 0.2, "parity's head should be weaker"
     assert layer2_mass(parity, cfg.max_len)[0] < layer2_mass(poly, cfg.max_len)[0]
