@@ -7,10 +7,10 @@
 # harder case, where the head is weaker.
 #
 # **What it costs.** At the `cpu` scale the runs ship with `ihlib` and load in seconds (retraining both with
-# `python -m ihlib reproduce --scale cpu --experiment emergence` takes about 70 s per task on two CPU cores). At the `paper`
-# scale (the default on a GPU) the chapter trains the paper's recipe, 1000 epochs per task: hours on a CPU (9 s per
-# epoch here), and by our estimate from the arithmetic (1.4 TFLOP per epoch) 10 to 30 minutes per task on a Colab
-# GPU; we have not measured it.
+# `python -m ihlib reproduce --scale cpu --experiment emergence` takes about 70 s per task on two CPU cores).
+# At the `paper` scale (the default on a GPU) the chapter trains the paper's recipe, 1000 epochs per task: hours on
+# a CPU (9 s per epoch here), and by our estimate from the arithmetic (1.4 TFLOP per epoch) 10 to 30 minutes per
+# task on a Colab GPU; we have not measured it.
 
 # %%
 import ihlib
