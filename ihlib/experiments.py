@@ -16,7 +16,8 @@ from typing import Callable
 
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
-from .settings import get_scale
+from .grid import run_grid
+from .settings import get_scale, resolve_device
 from .train import Run, TrainConfig, load_run, train
 
 SHIPPED = Path(__file__).parent / "results"
@@ -48,6 +49,23 @@ def emergence(scale: str) -> dict[str, TrainConfig]:
     return {"polynomial": base, "parity": replace(base, task="parity")}
 
 
+SEEDS = {"smoke": (0,), "cpu": (0, 1, 2), "paper": (0, 1, 2)}
+
+
+def ablations(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 5: CoT or not (polynomial, parity), one layer or two, learned or frozen positions; seeds per cell."""
+    base = _base(scale)
+    cells = {
+        "polynomial_cot": base,
+        "polynomial_nocot": replace(base, cot=False),
+        "parity_cot": replace(base, task="parity"),
+        "parity_nocot": replace(base, task="parity", cot=False),
+        "polynomial_1layer": replace(base, n_layers=1),
+        "polynomial_frozenpos": replace(base, pos_emb="frozen"),
+    }
+    return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A named experiment: a description and its runs (name -> config) at each scale."""
@@ -59,6 +77,7 @@ class Experiment:
 
 EXPERIMENTS = {e.name: e for e in [
     Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence),
+    Experiment("ablations", "what makes the head appear: CoT, depth, positional embedding", ablations),
 ]}
 
 
@@ -110,11 +129,15 @@ def reproduce(scale: str, experiments: list[str] | None = None, out: str | None 
     if unknown:
         raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}")
     for name in names:
-        for run, cfg in EXPERIMENTS[name].runs(scale).items():
-            start = time.perf_counter()
-            work = results_dir(scale) / name / run
-            train(cfg, out=work, device=device)
+        runs = EXPERIMENTS[name].runs(scale)
+        start = time.perf_counter()
+        if resolve_device(device).type == "cpu" and len(runs) > 1:
+            run_grid(runs, results_dir(scale) / name, workers=os.cpu_count() or 1)
+        else:
+            for run, cfg in runs.items():
+                train(cfg, out=results_dir(scale) / name / run, device=device)
+        for run in runs:
             dest = Path(out) / name / run if out else (SHIPPED / scale / name / run if scale == "cpu" else None)
             if dest is not None:
-                export(work, dest)
-            print(f"{name}/{run}: {time.perf_counter() - start:.0f} s (ihlib {__version__})")
+                export(results_dir(scale) / name / run, dest)
+        print(f"{name}: {len(runs)} runs in {time.perf_counter() - start:.0f} s (ihlib {__version__})")

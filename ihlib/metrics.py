@@ -90,8 +90,10 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
     """Teacher-forced whole-sequence exact match after EoI, per length, and (if asked) the attention statistics.
 
     Each length is cut to its own 2L+3 tokens, so accuracy counts the CoT tokens and the closing EoS.  With several
-    heads in a layer, the head that best matches the pattern (highest peakiness) is reported.
+    heads in a layer, the head that best matches the pattern (highest peakiness) is reported.  Without CoT there is
+    no CoT token to attend from: no attention statistics (NaN in the summary).
     """
+    attention = attention and data.cot
     was_training = model.training
     model.eval()
     accuracy: dict[int, float] = {}

@@ -152,3 +152,10 @@ def test_fine_tuning_with_a_vocabulary_that_does_not_fit(trained, tmp_path):
     with pytest.raises(ValueError, match="does not fit"):
         train(cfg, out=tmp_path, device="cpu", progress=False, task=custom)
     assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_no_cot_training_reports_accuracy_and_no_attention_pattern():
+    run = train(TrainConfig(**{**TINY, "cot": False}), device="cpu", progress=False)
+    last = run.history[-1]
+    assert run.train_data.tokens.shape[1] == 4 + 4 and 0 <= last["test_accuracy"] <= 1
+    assert last["peakiness_layer2"] != last["peakiness_layer2"]  # NaN: no CoT position to attend from
