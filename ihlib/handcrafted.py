@@ -14,7 +14,7 @@ The residual stream is laid out in named blocks of one-hot coordinates (:class:`
 
 The logical blocks live in a zero-sum subspace of R^d (so LayerNorm's mean subtraction is a no-op): exactly, with
 orthonormal directions, when d is large enough, or squeezed into a smaller d along random directions, which is how
-:func:`smallest_width` measures what the construction really needs.
+:func:`accuracy_by_width` measures what the construction really needs.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def min_exact_width(vocab: Vocabulary, max_len: int) -> int:
     return Layout(vocab.size, sequence_length(max_len) - 1).size + 1
 
 
-def _directions(d: int, m: int, seed: int) -> np.ndarray:
+def feature_directions(d: int, m: int, seed: int) -> np.ndarray:
     """``m`` unit vectors in the zero-sum subspace of R^d: orthonormal if d > m, else random (nearly orthogonal).
 
     The first one (the large constant) is always kept orthogonal to the others: its leak would be C times larger.
@@ -86,7 +86,8 @@ def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = No
     """A 2-layer, 1-head transformer whose weights implement the iteration head for ``task`` up to ``max_len``.
 
     ``dim`` defaults to :func:`min_exact_width`; smaller widths squeeze the features into random directions and may
-    fail, which :func:`smallest_width` measures.  The MLP ratio defaults to the smallest that holds both lookup tables.
+    fail, which :func:`accuracy_by_width` measures.  The MLP ratio defaults to the smallest that holds both lookup
+    tables.
     """
     if max_len < 1:
         raise ValueError(f"max_len must be at least 1, got {max_len}")
@@ -104,7 +105,7 @@ def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = No
         raise ValueError(f"mlp_ratio {mlp_ratio} is too small: the lookup tables need {max(units1, units2)} units")
     mlp_ratio = mlp_ratio or needed
     model = Transformer(ModelConfig(vocab.size, n_pos, dim, n_layers=2, n_heads=1, mlp_ratio=mlp_ratio, dropout=0.0))
-    q = _directions(dim, lay.size, seed)                        # (d, m): logical feature -> residual direction
+    q = feature_directions(dim, lay.size, seed)                        # (d, m): logical feature -> residual direction
     s = math.sqrt(dim) / C                                     # LayerNorm output ~ s * z for logical content z
     read = lambda name, i=0: q[:, lay.index(name, i)] / s      # reads feature (name, i) off LayerNorm's output
     bias = q[:, lay.index("const")] / (s * C)                  # reads 1 off LayerNorm's output
@@ -176,17 +177,3 @@ def accuracy_by_width(task: IterativeTask, max_len: int, widths: list[int], n_pe
     data = make_dataset(task, max_len, n_per_length, seed=seed, split="test", vocab=Vocabulary.for_tasks([task]))
     return {d: min(evaluate(build_iteration_head(task, max_len, d, seed=seed), data, attention=False).accuracy.values())
             for d in widths}
-
-
-def smallest_width(task: IterativeTask, max_len: int, n_per_length: int = 256, seed: int = 0) -> int:
-    """The smallest width at which the construction still scores 100% at every length (bisection on the width)."""
-    vocab = Vocabulary.for_tasks([task])
-    lo = max(sequence_length(max_len) - 1, vocab.size) + 1
-    hi = min_exact_width(vocab, max_len)
-    if accuracy_by_width(task, max_len, [lo], n_per_length, seed)[lo] == 1.0:
-        return lo
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        ok = accuracy_by_width(task, max_len, [mid], n_per_length, seed)[mid] == 1.0
-        lo, hi = (lo, mid) if ok else (mid, hi)
-    return hi

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib import animation, colors
+from matplotlib import animation
 
 from .metrics import ideal_attention, pattern_indices
 from .tasks import EOI, EOS, Vocabulary
@@ -253,19 +253,3 @@ def training_stepper(models: dict[int, torch.nn.Module], tokens: torch.Tensor, v
         return labels, frames[step], length, f"epoch {epochs[i]}: "
 
     return show_stepper(frame, len(epochs), len(per_epoch[epochs[0]][1][0].rows), "snapshot")
-
-
-def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str, xlabel: str, ylabel: str,
-                 ax: plt.Axes | None = None, boundary: float | None = None) -> plt.Axes:
-    """A heat map of a grid of results (e.g. width x L_max) with values written in the cells."""
-    ax = ax or plt.subplots(figsize=(1 + 0.6 * len(cols), 1 + 0.45 * len(rows)))[1]
-    im = ax.imshow(values, cmap="magma", vmin=0, vmax=1, origin="lower", aspect="auto")
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v < 0.6 else "k")
-    if boundary is not None:
-        ax.contour(values, levels=[boundary], colors="cyan", linewidths=1.5)
-    ax.set_xticks(range(len(cols)), cols)
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.figure.colorbar(im, ax=ax, norm=colors.Normalize(0, 1))
-    return ax

@@ -51,11 +51,11 @@ print(f"width d = {hand.cfg.dim}, MLP hidden units = {hand.cfg.mlp_ratio * hand.
 # Layer 2's query reads `target`, its key reads `pos`. The MLPs are lookup tables: one input pattern per hidden unit.
 
 # %%
-from ihlib.handcrafted import _directions
+from ihlib.handcrafted import feature_directions
 
 vocab = Vocabulary()
 lay = Layout(vocab.size, hand.cfg.n_positions)
-q = _directions(hand.cfg.dim, lay.size, 0)
+q = feature_directions(hand.cfg.dim, lay.size, 0)
 names = ["const", "token", "pos", "eoi_pos", "target", "x", "out"]
 edges = [lay.block(n) for n in names] + [lay.size]
 sd = {k: v.numpy() for k, v in hand.state_dict().items()}
