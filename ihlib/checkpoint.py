@@ -39,9 +39,17 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
     atomic_write(path, lambda tmp: torch.save({"format": FORMAT, **state}, tmp))
 
 
+def resolve_path(path: str | Path) -> Path:
+    """A checkpoint path; ``ihlib:cpu/...`` names a result shipped inside the package, wherever it is installed."""
+    text = str(path)
+    if text.startswith("ihlib:"):
+        return Path(__file__).parent / "results" / text[len("ihlib:"):]
+    return Path(path)
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Load an ihlib checkpoint safely on the CPU, with a one-line error for anything else."""
-    path = Path(path)
+    path = resolve_path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint file at {path}")
     try:

@@ -66,6 +66,28 @@ def ablations(scale: str) -> dict[str, TrainConfig]:
     return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
 
 
+def pretrained(scale: str, seed: int) -> str:
+    """The polynomial CoT run of the ablations (seed ``seed``) that the transfer runs start from."""
+    if scale == "cpu":
+        return f"ihlib:cpu/ablations/polynomial_cot_s{seed}/checkpoint.pt"
+    return str(results_dir(scale) / "ablations" / f"polynomial_cot_s{seed}" / "checkpoint.pt")
+
+
+def transfer(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 6: parity fine-tuned from a trained polynomial model, all weights or the layer-2 MLP only.
+
+    The pretrained models are the ``ablations`` polynomial CoT runs; parity from scratch is ``ablations`` too.
+    """
+    base = replace(_base(scale), task="parity", eval_every=1,
+                   epochs={"smoke": 2, "cpu": 20, "paper": 50}[scale])
+    runs = {}
+    for seed in SEEDS[scale]:
+        start = replace(base, seed=seed, init_from=pretrained(scale, seed))
+        runs[f"finetune_all_s{seed}"] = start
+        runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
+    return runs
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A named experiment: a description and its runs (name -> config) at each scale."""
@@ -78,6 +100,7 @@ class Experiment:
 EXPERIMENTS = {e.name: e for e in [
     Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence),
     Experiment("ablations", "what makes the head appear: CoT, depth, positional embedding", ablations),
+    Experiment("transfer", "polynomial -> parity: fine-tuning all weights or the layer-2 MLP only", transfer),
 ]}
 
 
