@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+HTML = ROOT / os.environ.get("BOOK_HTML", "_build/html")
 ARTIFACTS = ROOT / "test-artifacts"
 CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handcrafted": 3,  # minimum figures
             "05_ablations": 2, "06_transfer": 1}
@@ -23,7 +23,7 @@ CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handc
 @pytest.fixture(scope="module")
 def base_url():
     if not (HTML / "index.html").exists():
-        pytest.fail("build the book first (jupyter-book build .)")
+        pytest.fail(f"no book at {HTML}: build it first (bash scripts/book.sh), or set BOOK_HTML")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(HTML))
     handler.log_message = lambda *args: None
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

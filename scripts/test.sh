@@ -19,9 +19,10 @@ export IHLIB_SCALE=smoke IHLIB_PROGRESS=0 IHLIB_RESULTS="$(pwd)/_build/ihlib-res
 t2=$(date +%s); echo "== unit tests: $((t2 - t1)) s"
 IHLIB_STATIC=1 .venv/bin/python -m pytest -q --nbmake --nbmake-timeout=600 book/
 t3=$(date +%s); echo "== chapters (nbmake, smoke): $((t3 - t2)) s"
-rm -rf _build/html _build/.jupyter_cache
-IHLIB_STATIC=1 .venv/bin/jupyter-book build . -W -n --keep-going
+# the smoke book goes to its own folder, so it never stands in for the real book in _build/html
+rm -rf _build/smoke
+IHLIB_STATIC=1 .venv/bin/jupyter-book build . -W -n --keep-going --path-output _build/smoke
 t4=$(date +%s); echo "== book build (smoke): $((t4 - t3)) s"
-.venv/bin/python -m pytest -q browser_tests
+BOOK_HTML=_build/smoke/_build/html .venv/bin/python -m pytest -q browser_tests
 t5=$(date +%s); echo "== browser test: $((t5 - t4)) s"
 echo "== total: $((t5 - t0)) s"
