@@ -80,13 +80,20 @@ def sequence_labels(tokens: Sequence[int], vocab: Vocabulary) -> list[str]:
 
 
 def plot_ideal_maps(tokens: Sequence[int], vocab: Vocabulary) -> plt.Figure:
-    """The two attention patterns of a perfect iteration head for one sequence (model input = seq[:-1])."""
+    """The two attention patterns of a perfect iteration head for one sequence (model input = seq[:-1]).
+
+    Only the rows of the pattern are drawn; the other queries are left blank (white).
+    """
     length = int(np.flatnonzero(np.asarray(tokens) == EOI)[0]) - 1
     labels = sequence_labels(tokens[:-1], vocab)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
-    plot_attention(ideal_attention(length, 1), labels, "ideal layer 1: CoT tokens attend to EoI", axes[0], False)
-    plot_attention(ideal_attention(length, 2), labels, "ideal layer 2 (iteration head): s_{t-1} attends to x_t",
-                   axes[1])
+    titles = ["ideal layer 1: CoT tokens attend to EoI", "ideal layer 2 (iteration head): $s_{t-1}$ attends to $x_t$"]
+    for layer, (ax, title) in enumerate(zip(axes, titles), start=1):
+        attn = ideal_attention(length, layer)
+        outside = np.ones(len(attn), dtype=bool)
+        outside[pattern_indices(length, layer)[0]] = False
+        attn[outside] = np.nan
+        plot_attention(attn, labels, title, ax, colorbar=layer == 2)
     return fig
 
 

@@ -61,7 +61,7 @@ plt.show()
 # 3. **layer 2**, the iteration head, attends from $L+t$ to position $t$ and brings $x_t$;
 # 4. the layer-2 MLP computes $F(s_{t-1}, x_t)$.
 #
-# Drawn as attention maps for one sequence (rows outside the pattern are left on the diagonal):
+# Drawn as attention maps for one sequence (only the rows of each pattern are drawn; other queries are blank):
 
 # %%
 fig = plot_ideal_maps(seq.tolist(), vocab)
