@@ -66,6 +66,15 @@ def ablations(scale: str) -> dict[str, TrainConfig]:
     return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
 
 
+def width_length(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 5: polynomial with CoT over a grid of widths and lengths, seeds per cell."""
+    dims, lengths = {"smoke": ((8, 16), (3, 4)), "cpu": ((8, 16, 32, 64), (4, 6, 8)),
+                     "paper": ((8, 16, 32, 64, 128), (8, 16, 24, 32))}[scale]
+    base = _base(scale)
+    return {f"d{d}_L{n}_s{seed}": replace(base, dim=d, max_len=n, seed=seed)
+            for d in dims for n in lengths for seed in SEEDS[scale]}
+
+
 def pretrained(scale: str, seed: int) -> str:
     """The polynomial CoT run of the ablations (seed ``seed``) that the transfer runs start from."""
     if scale == "cpu":
@@ -95,12 +104,14 @@ class Experiment:
     name: str
     description: str
     runs: Callable[[str], dict[str, TrainConfig]]
+    early_stop: bool = False  # stop runs once converged (ihlib.grid.Converged) when reproduced on a CPU
 
 
 EXPERIMENTS = {e.name: e for e in [
     Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence),
     Experiment("ablations", "what makes the head appear: CoT, depth, positional embedding", ablations),
     Experiment("transfer", "polynomial -> parity: fine-tuning all weights or the layer-2 MLP only", transfer),
+    Experiment("width_length", "polynomial with CoT over widths x lengths", width_length, early_stop=True),
 ]}
 
 
@@ -139,7 +150,8 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
         path = directory / "checkpoint.pt"
         if path.exists():
             state = load_checkpoint(path)
-            if TrainConfig.from_dict(state["config"]) == cfg and state["epoch"] == cfg.epochs:
+            finished = state.get("finished", state["epoch"] == cfg.epochs)  # results made before the flag existed
+            if TrainConfig.from_dict(state["config"]) == cfg and finished:
                 return load_run(path, device=device)
     return train(cfg, out=results_dir(scale) / experiment / run, device=device, progress=progress)
 
@@ -155,7 +167,8 @@ def reproduce(scale: str, experiments: list[str] | None = None, out: str | None 
         runs = EXPERIMENTS[name].runs(scale)
         start = time.perf_counter()
         if resolve_device(device).type == "cpu" and len(runs) > 1:
-            run_grid(runs, results_dir(scale) / name, workers=os.cpu_count() or 1)
+            run_grid(runs, results_dir(scale) / name, workers=os.cpu_count() or 1,
+                     early_stop=EXPERIMENTS[name].early_stop)
         else:
             for run, cfg in runs.items():
                 train(cfg, out=results_dir(scale) / name / run, device=device)

@@ -259,7 +259,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     history: list[dict] = []
     snapshots: dict[int, dict] = {}
-    epoch, step, seconds = 0, 0, 0.0
+    epoch, step, seconds, finished = 0, 0, 0.0, False
     revision = code_revision()
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -273,7 +273,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
             return
         state = {"version": __version__, "code_revision": revision, "config": cfg.to_dict(), "model_config": model.cfg.to_dict(),
                  "vocab": vocab.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "history": history, "epoch": epoch, "step": step, "seconds": seconds, "rng": _rng_state(),
+                 "history": history, "epoch": epoch, "step": step, "seconds": seconds, "finished": finished,
+                 "rng": _rng_state(),
                  "snapshots": {str(k): v for k, v in snapshots.items()}}
         save_checkpoint(state, out / "checkpoint.pt")
         _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__,
@@ -322,4 +323,6 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
             if until is not None and until(history[-1]):
                 break
     bar.close()
+    finished = True
+    checkpoint()  # marks the run finished, also when ``until`` stopped it early
     return Run(cfg, model.eval(), vocab, train_data, test_data, history, snapshots)

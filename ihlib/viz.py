@@ -260,3 +260,20 @@ def training_stepper(models: dict[int, torch.nn.Module], tokens: torch.Tensor, v
         return labels, frames[step], length, f"epoch {epochs[i]}: "
 
     return show_stepper(frame, len(epochs), len(per_epoch[epochs[0]][1][0].rows), "snapshot")
+
+
+def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str, xlabel: str, ylabel: str,
+                 ax: plt.Axes, boundary: float | None = None) -> plt.Axes:
+    """A heat map of a grid of results (rows x cols, e.g. width x L_max) with the values written in the cells and,
+    if asked, the cells at or above ``boundary`` outlined."""
+    im = ax.imshow(values, cmap="magma", vmin=0, vmax=1, origin="lower", aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="w" if v < 0.6 else "k")
+    for (i, j), v in np.ndenumerate(values):
+        if boundary is not None and v >= boundary:
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="cyan", linewidth=2.5))
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax

@@ -19,7 +19,7 @@ def test_shipped_result_matches_its_config_and_reevaluates(experiment, run):
     assert (directory / "checkpoint.pt").exists(), f"run python -m ihlib reproduce --scale cpu ({experiment}/{run})"
     state = load_checkpoint(directory / "checkpoint.pt")
     assert TrainConfig.from_dict(state["config"]) == EXPERIMENTS[experiment].runs("cpu")[run]
-    assert state["epoch"] == state["config"]["epochs"] and "optimizer" not in state
+    assert state.get("finished", state["epoch"] == state["config"]["epochs"]) and "optimizer" not in state
     assert json.loads((directory / "config.json").read_text())["ihlib_version"] == state["version"]
     loaded = load_run(directory)  # regenerates the test set from the recorded seed
     summary = evaluate(loaded.model, loaded.test_data).summary()
