@@ -13,3 +13,7 @@ from .settings import get_scale, notebook_setup, resolve_device, set_seed  # noq
 from .tasks import (IterativeTask, TaskMix, Vocabulary, copy_task, get_task, make_dataset,  # noqa: E402
                     parity_task, polynomial_task)
 from .train import Run, TrainConfig, load_run, train  # noqa: E402
+
+__all__ = ["IterativeTask", "ModelConfig", "Run", "TaskMix", "TrainConfig", "Transformer", "Vocabulary", "copy_task",
+           "evaluate", "get_scale", "get_task", "ideal_attention", "load_run", "make_dataset", "notebook_setup",
+           "parity_task", "polynomial_task", "resolve_device", "set_seed", "train"]
