@@ -189,6 +189,22 @@ if SCALE == "cpu":
     print("checked: the statements above hold for every run of the grid")
 
 # %% [markdown]
+# ## Many runs, cheaply
+#
+# Grids like these are many tiny models. On a CPU, `python -m ihlib reproduce` spreads runs over processes (one
+# thread each) with `ihlib.grid.run_grid`, which writes each result as it finishes and resumes an interrupted grid;
+# `benchmarks/grid_speed.py` measured 1.37× over the same 16 runs one after another (a single run already gains 1.33×
+# from its second thread, so 1.5× is about the ceiling on two cores), and early stopping saved 7% on a d = 32 grid
+# where most runs never converge.
+#
+# On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
+# to K separate runs up to floating-point noise (tested on CPU). On CPU it gains nothing (1.08× measured). On a GPU we
+# *estimate* (not measured: no GPU here) that a step of one $d = 64$, $L_{max} = 8$ run is about 3 GFLOP, well under
+# a millisecond of arithmetic, while its hundred-odd kernel launches cost about a millisecond: batching K runs adds
+# arithmetic but no launches, so up to roughly 3–10 seeds should cost about as much as one, less for the paper's
+# larger model.
+
+# %% [markdown]
 # ## What we learned
 #
 # * Chain-of-thought is what makes polynomial iteration learnable, and the iteration head is how the model uses it:
