@@ -9,6 +9,7 @@ import sys
 from .checkpoint import CheckpointError
 from .train import TrainConfig, TrainingDiverged, load_run, train
 from .metrics import evaluate
+from .tasks import parse_task
 
 
 def _positive(kind: type):
@@ -103,7 +104,6 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from .tasks import parse_task
     task = parse_task(args.task) if args.task else None
     run = load_run(args.checkpoint, device=args.device, task=task, max_len=args.max_len)
     result = evaluate(run.model, run.test_data)

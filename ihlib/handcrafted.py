@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .metrics import evaluate
 from .model import ModelConfig, Transformer
-from .tasks import EOI, EOS, IterativeTask, Vocabulary, sequence_length
+from .tasks import EOI, EOS, IterativeTask, Vocabulary, make_dataset, sequence_length
 
 C = 30.0       # the constant coordinate: LayerNorm divides by ~C everywhere
 BETA = 20.0    # attention logit of the selected key (e^-20 leaks to the others)
@@ -172,8 +173,6 @@ def transplant_mlp2(model: Transformer, donor: Transformer) -> Transformer:
 def accuracy_by_width(task: IterativeTask, max_len: int, widths: list[int], n_per_length: int = 256,
                       seed: int = 0) -> dict[int, float]:
     """Worst per-length test accuracy of the construction squeezed into each width (random feature directions)."""
-    from .metrics import evaluate
-    from .tasks import make_dataset
     data = make_dataset(task, max_len, n_per_length, seed=seed, split="test", vocab=Vocabulary.for_tasks([task]))
     return {d: min(evaluate(build_iteration_head(task, max_len, d, seed=seed), data, attention=False).accuracy.values())
             for d in widths}

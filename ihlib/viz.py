@@ -37,15 +37,20 @@ def token_roles(tokens: Sequence[int], vocab: Vocabulary) -> list[str]:
     return roles
 
 
-def plot_sequence(tokens: Sequence[int], vocab: Vocabulary, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
-    """One sequence as a strip of coloured boxes, one per token, with its position underneath."""
+def plot_sequence(tokens: Sequence[int], vocab: Vocabulary, title: str = "", ax: plt.Axes | None = None,
+                  width: int | None = None) -> plt.Axes:
+    """One sequence as a strip of coloured boxes, one per token, with its position underneath.
+
+    ``width`` (in tokens) fixes the axis length, so strips of different lengths share one box size.
+    """
     tokens = [int(t) for t in tokens]
-    ax = ax or plt.subplots(figsize=(0.42 * len(tokens) + 0.6, 1.0))[1]
+    width = max(width or 0, len(tokens))
+    ax = ax or plt.subplots(figsize=(0.42 * width + 0.6, 1.0))[1]
     for i, (tok, role) in enumerate(zip(tokens, token_roles(tokens, vocab))):
         ax.add_patch(plt.Rectangle((i, 0), 0.95, 1, color=ROLE_COLOURS[role]))
-        ax.text(i + 0.47, 0.5, vocab.decode(tok), ha="center", va="center", fontsize=8)
+        ax.text(i + 0.47, 0.5, vocab.decode(tok), ha="center", va="center", fontsize=6 if role == "task" else 8)
         ax.text(i + 0.47, -0.3, str(i), ha="center", va="center", fontsize=6, color="#555")
-    ax.set_xlim(0, len(tokens))
+    ax.set_xlim(0, width)
     ax.set_ylim(-0.6, 1.05)
     ax.axis("off")
     ax.set_title(title, fontsize=9, loc="left")

@@ -63,6 +63,7 @@ print("recurrences verified on 2000 sequences of length 16")
 
 # %%
 import matplotlib.pyplot as plt
+from ihlib.tasks import sequence_length
 from ihlib.viz import plot_sequence, role_legend
 
 vocab = Vocabulary()
@@ -70,8 +71,8 @@ fig, axes = plt.subplots(6, 1, figsize=(9, 5.4))
 for row, (name, task) in enumerate(tasks.items()):
     x = rng.choice(np.array(task.inputs), size=(1, 6))
     for col, cot in enumerate((True, False)):
-        plot_sequence(encode(task, vocab, x, cot)[0], vocab,
-                      f"{name}, {'with CoT' if cot else 'without CoT'}", axes[2 * row + col])
+        plot_sequence(encode(task, vocab, x, cot)[0], vocab, f"{name}, {'with CoT' if cot else 'without CoT'}",
+                      axes[2 * row + col], width=sequence_length(6))
 role_legend(fig)
 fig.suptitle("One sequence per task (L = 6): the CoT version writes every intermediate state")
 fig.tight_layout(rect=(0, 0.05, 1, 1))
@@ -83,7 +84,7 @@ plt.show()
 # sequences first.
 
 # %%
-from ihlib.tasks import make_dataset, sequence_length
+from ihlib.tasks import make_dataset
 
 data = make_dataset(poly, max_len=16, n_per_length=1024)
 print("tokens:", tuple(data.tokens.shape), " lengths stored in order:", data.lengths[::1024].tolist())

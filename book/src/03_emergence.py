@@ -174,11 +174,7 @@ Markdown("| task | test accuracy (ours) | test accuracy (paper) | layer-2 peakin
          "|---|---|---|---|---|\n" + "\n".join(rows))
 
 # %%
-def first_epoch(history, key, level):
-    return next((row["epoch"] for row in history if row[key] >= level), None)
-
-
-poly_090, parity_090 = first_epoch(h, "test_accuracy", 0.9), first_epoch(hp, "test_accuracy", 0.9)
+poly_090, parity_090 = rise_epoch(h, "test_accuracy", 0.9), rise_epoch(hp, "test_accuracy", 0.9)
 print(f"test accuracy first >= 0.9: polynomial at epoch {poly_090}, parity at epoch {parity_090}")
 if SCALE == "cpu":  # the statements below describe the shipped cpu runs
     assert parity_090 is None or parity_090 > poly_090, "parity should be learned more slowly"

@@ -55,13 +55,10 @@ plt.show()
 
 # %%
 from IPython.display import Markdown
+from ihlib.viz import rise_epoch
 
-
-def first_epoch(run, level=0.9):
-    return next((r["epoch"] for r in run.history if r["test_accuracy"] >= level), None)
-
-
-reach = {method: {s: first_epoch(run) for s, run in runs.items()} for method, runs in methods.items()}
+reach = {method: {s: rise_epoch(run.history, "test_accuracy", 0.9) for s, run in runs.items()}
+         for method, runs in methods.items()}
 lines = [f"| {method} | " + " | ".join(str(reach[method][s]) if reach[method][s] is not None
                                         else f"not within {runs[s].history[-1]['epoch']}" for s in seeds) + " |"
          for method, runs in methods.items()]
