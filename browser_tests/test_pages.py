@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / os.environ.get("BOOK_HTML", "_build/html")
 ARTIFACTS = ROOT / "test-artifacts"
 CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handcrafted": 3,  # minimum figures
-            "05_ablations": 2, "06_transfer": 1}
+            "05_ablations": 3, "06_data": 3, "07_transfer": 2}
 
 
 @pytest.fixture(scope="module")

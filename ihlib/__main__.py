@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .checkpoint import CheckpointError
 from .train import TrainConfig, TrainingDiverged, load_run, train
 from .metrics import evaluate
-from .tasks import parse_task
+from .tasks import IterativeTask, parse_task
 
 
 def _positive(kind: type):
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                                    "running the same command again resumes.")
     t.add_argument("--task", default=d.task,
                    help="copy, parity, polynomial, or a mix like copy:0.5+parity:0.5 (default %(default)s)")
+    t.add_argument("--task-definition", metavar="JSON",
+                   help="a custom task: a JSON file written from IterativeTask.to_dict() (its name replaces --task)")
     t.add_argument("--no-cot", action="store_true", help="train without chain-of-thought: only y_L after EoI")
     t.add_argument("--max-len", type=_positive(int), default=d.max_len, help="L_max (default %(default)s)")
     t.add_argument("--dim", type=_positive(int), default=d.dim, help="width d (default %(default)s)")
@@ -87,10 +90,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _task_definition(path: str) -> dict:
+    """A task definition file, checked by building the task from it."""
+    try:
+        definition = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:  # missing, unreadable, not UTF-8, not JSON
+        raise ValueError(f"cannot read task definition {path}: {err}") from None
+    IterativeTask.from_dict(definition)
+    return definition
+
+
 def _train(args: argparse.Namespace) -> None:
     if args.only_mlp2 and not args.init_from:
         raise ValueError("--only-mlp2 needs --init-from")
-    cfg = TrainConfig(task=args.task, cot=not args.no_cot, max_len=args.max_len, n_per_length=args.n_per_length,
+    definition = _task_definition(args.task_definition) if args.task_definition else None
+    cfg = TrainConfig(task=definition["name"] if definition else args.task, task_definition=definition,
+                      cot=not args.no_cot, max_len=args.max_len, n_per_length=args.n_per_length,
                       dim=args.dim, n_layers=args.layers, n_heads=args.heads, dropout=args.dropout,
                       pos_emb=args.pos_emb, pos_dim=args.pos_dim, init_std=args.init_std, epochs=args.epochs,
                       lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup,

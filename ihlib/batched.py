@@ -18,8 +18,8 @@ from torch.func import functional_call, stack_module_state, vmap
 from .metrics import target_mask
 from .model import ModelConfig, Transformer
 from .settings import resolve_device, set_seed
-from .tasks import Vocabulary, make_dataset, parse_task
-from .train import Run, TrainConfig, _batches, _lr_at, evaluation_row
+from .tasks import TaskMix, Vocabulary, make_dataset
+from .train import Run, TrainConfig, _batches, _lr_at, config_task, evaluation_row, mix_tokens
 
 
 def _check(configs: list[TrainConfig]) -> None:
@@ -37,8 +37,8 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
     _check(configs)
     device = resolve_device(device)
     cfg0 = configs[0]
-    task = parse_task(cfg0.task)
-    vocab = Vocabulary.for_tasks(task.tasks if hasattr(task, "tasks") else (task,))
+    task = config_task(cfg0)
+    vocab = Vocabulary.for_tasks(task.tasks if isinstance(task, TaskMix) else (task,))
     mcfg = ModelConfig(vocab.size, cfg0.seq_len - 1, cfg0.dim, cfg0.n_layers, cfg0.n_heads, dropout=cfg0.dropout,
                        pos_emb=cfg0.pos_emb, pos_dim=cfg0.pos_dim, init_std=cfg0.init_std)
     models, train_sets, test_sets = [], [], []
@@ -63,7 +63,7 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
     def record(epoch: int, step: int, losses: list[float | None]) -> None:
         for k, cfg in enumerate(configs):
             histories[k].append({"epoch": epoch, "step": step, "loss": losses[k], "lr": _lr_at(cfg, step),
-                                 **evaluation_row(unstack(k), train_sets[k], test_sets[k])})
+                                 **evaluation_row(unstack(k), train_sets[k], test_sets[k], mix_tokens(task, vocab))})
 
     def unstack(k: int) -> Transformer:
         model = Transformer(mcfg).to(device)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -16,8 +17,9 @@ from typing import Callable
 
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
-from .grid import run_grid
+from .grid import Converged, run_grid
 from .settings import get_scale, resolve_device
+from .tasks import IterativeTask
 from .train import Run, TrainConfig, load_run, train
 
 SHIPPED = Path(__file__).parent / "results"
@@ -75,26 +77,79 @@ def width_length(scale: str) -> dict[str, TrainConfig]:
             for d in dims for n in lengths for seed in SEEDS[scale]}
 
 
-def pretrained(scale: str, seed: int) -> str:
-    """The polynomial CoT run of the ablations (seed ``seed``) that the transfer runs start from."""
+def positional(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 5: learned or frozen random positions on only the first ``pos_dim`` coordinates (full width is in
+    ``ablations``), polynomial with CoT, seeds per cell."""
+    base = _base(scale)
+    dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
+    return {f"{kind}_p{p}_s{seed}": replace(base, pos_emb=kind, pos_dim=p, seed=seed)
+            for kind in ("learned", "frozen") for p in dims for seed in SEEDS[scale]}
+
+
+def data(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 5: which data makes the head appear, seeds per cell (the shuffled polynomial and pure parity runs
+    they are compared with are in ``ablations``).
+
+    * ``length_order``: the authors' batch order (all batches of length 1, then 2, ...) instead of shuffled;
+    * ``n<k>``: k sequences per length instead of the recipe's, trained for as many optimiser steps;
+    * ``copy<p>``: parity with p % of each length's sequences replaced by copy sequences.
+    """
+    base = _base(scale)
+    cells = {"length_order": replace(base, order="length")}
+    for fraction in (4, 2):
+        n = base.n_per_length // fraction
+        cells[f"n{n}"] = replace(base, n_per_length=n, epochs=base.epochs * fraction,
+                                 eval_every=base.eval_every * fraction)
+    for percent in (25, 50):
+        cells[f"copy{percent}"] = replace(base, task=f"copy:{percent / 100:g}+parity:{1 - percent / 100:g}")
+    return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
+
+
+def pretrained(scale: str, seed: int, cell: str = "polynomial_cot") -> str:
+    """The ``ablations`` run ``cell`` (seed ``seed``) that transfer runs start from."""
     if scale == "cpu":
-        return f"ihlib:cpu/ablations/polynomial_cot_s{seed}/checkpoint.pt"
-    return str(results_dir(scale) / "ablations" / f"polynomial_cot_s{seed}" / "checkpoint.pt")
+        return f"ihlib:cpu/ablations/{cell}_s{seed}/checkpoint.pt"
+    return str(results_dir(scale) / "ablations" / f"{cell}_s{seed}" / "checkpoint.pt")
+
+
+def _finetune(scale: str) -> TrainConfig:
+    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "cpu": 20, "paper": 50}[scale])
+
+
+#: The custom task of chapter 6 when ``reproduce`` trains it: a running sum mod 5 (parity is the running sum mod 2).
+EXAMPLE_TASK = IterativeTask("sum_mod5", tuple(range(5)), tuple(range(5)), lambda s, x: (s + x) % 5)
+
+
+def custom_transfer(task: IterativeTask, scale: str) -> dict[str, TrainConfig]:
+    """Runs on a custom task, seeds per method: from scratch, and fine-tuned from the ``ablations`` polynomial models
+    (all weights, or the layer-2 MLP only).  Run names start with the task's name."""
+    definition = task.to_dict()
+    scratch = replace(_base(scale), task=task.name, task_definition=definition)
+    finetune = replace(_finetune(scale), task=task.name, task_definition=definition)
+    runs = {}
+    for seed in SEEDS[scale]:
+        runs[f"{task.name}_scratch_s{seed}"] = replace(scratch, seed=seed)
+        start = replace(finetune, seed=seed, init_from=pretrained(scale, seed))
+        runs[f"{task.name}_all_s{seed}"] = start
+        runs[f"{task.name}_mlp2_s{seed}"] = replace(start, only_mlp2=True)
+    return runs
 
 
 def transfer(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 6: parity fine-tuned from a trained polynomial model, all weights or the layer-2 MLP only.
+    """Chapter 6: parity fine-tuned from a trained polynomial model (all weights or the layer-2 MLP only), the
+    reverse (polynomial from a parity model), and the custom task :data:`EXAMPLE_TASK`.
 
-    The pretrained models are the ``ablations`` polynomial CoT runs; parity from scratch is ``ablations`` too.
+    The pretrained models are ``ablations`` runs, as are parity and polynomial from scratch.
     """
-    base = replace(_base(scale), task="parity", eval_every=1,
-                   epochs={"smoke": 2, "cpu": 20, "paper": 50}[scale])
+    base = replace(_finetune(scale), task="parity")
     runs = {}
     for seed in SEEDS[scale]:
         start = replace(base, seed=seed, init_from=pretrained(scale, seed))
         runs[f"finetune_all_s{seed}"] = start
         runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
-    return runs
+        runs[f"reverse_all_s{seed}"] = replace(base, task="polynomial", seed=seed,
+                                               init_from=pretrained(scale, seed, "parity_cot"))
+    return {**runs, **custom_transfer(EXAMPLE_TASK, scale)}
 
 
 @dataclass(frozen=True)
@@ -104,14 +159,19 @@ class Experiment:
     name: str
     description: str
     runs: Callable[[str], dict[str, TrainConfig]]
-    early_stop: bool = False  # stop runs once converged (ihlib.grid.Converged) when reproduced on a CPU
+    early_stop: bool = False  # stop each run once converged (rule: ihlib.grid.Converged)
+    ship_weights: bool = True  # False: only config and history are shipped (sweeps whose chapters plot curves)
 
 
 EXPERIMENTS = {e.name: e for e in [
     Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence),
     Experiment("ablations", "what makes the head appear: CoT, depth, positional embedding", ablations),
-    Experiment("transfer", "polynomial -> parity: fine-tuning all weights or the layer-2 MLP only", transfer),
+    Experiment("transfer", "polynomial -> parity (all weights or the layer-2 MLP only), parity -> polynomial, "
+                           "polynomial -> a custom task", transfer, early_stop=True, ship_weights=False),
     Experiment("width_length", "polynomial with CoT over widths x lengths", width_length, early_stop=True),
+    Experiment("positional", "learned vs frozen positions over the positional dimension", positional,
+               early_stop=True, ship_weights=False),
+    Experiment("data", "batch order, amount of data, copy + parity mixes", data, early_stop=True, ship_weights=False),
 ]}
 
 
@@ -129,16 +189,79 @@ def _run_config(experiment: str, run: str, scale: str) -> TrainConfig:
     return runs[run]
 
 
-def export(run_dir: Path, dest: Path) -> None:
-    """Copy a finished run as shippable results: weights, snapshots, history and config, no optimizer state."""
+def export(run_dir: Path, dest: Path, weights: bool = True) -> None:
+    """Copy a finished run as shippable results: history and config, and unless ``weights`` is False the weights
+    and snapshots (never the optimizer state)."""
     state = load_checkpoint(run_dir / "checkpoint.pt")
     for key in ("optimizer", "rng"):
         state.pop(key, None)
     state.pop("format")
-    save_checkpoint(state, dest / "checkpoint.pt")
+    dest.mkdir(parents=True, exist_ok=True)
+    if weights:
+        save_checkpoint(state, dest / "checkpoint.pt")
+    else:
+        (dest / "checkpoint.pt").unlink(missing_ok=True)  # weights of an earlier export would no longer match
     (dest / "config.json").write_text(json.dumps({**state["config"], "ihlib_version": state["version"],
-                                                  "code_revision": state.get("code_revision")}, indent=2))
+                                                  "code_revision": state.get("code_revision"),
+                                                  "finished": state.get("finished", True)}, indent=2))
     (dest / "history.csv").write_text((run_dir / "history.csv").read_text())
+
+
+def read_history(path: Path) -> list[dict]:
+    """A ``history.csv`` as rows of numbers (the loss of epoch 0, never measured, is None)."""
+    with open(path, newline="") as f:
+        return [{k: (int(v) if k in ("epoch", "step") else float(v) if v != "" else None) for k, v in row.items()}
+                for row in csv.DictReader(f)]
+
+
+def _finished_history(directory: Path, cfg: TrainConfig) -> list[dict] | None:
+    """The history in ``directory`` if it holds a finished run of exactly ``cfg``."""
+    path = directory / "config.json"
+    if not path.exists() or not (directory / "history.csv").exists():
+        return None
+    recorded = json.loads(path.read_text())
+    if TrainConfig.from_dict(recorded) != cfg:
+        return None
+    if "finished" in recorded:
+        return read_history(directory / "history.csv") if recorded["finished"] else None
+    if not (directory / "checkpoint.pt").exists():  # written during training, or before runs recorded it
+        return None
+    return read_history(directory / "history.csv") if _finished(load_checkpoint(directory / "checkpoint.pt"), cfg) else None
+
+
+def _finished(state: dict, cfg: TrainConfig) -> bool:
+    """Whether a checkpoint holds a finished run (runs made before the flag existed: all epochs done)."""
+    return state.get("finished", state["epoch"] == cfg.epochs)
+
+
+def histories(experiment: str, scale: str | None = None, runs: list[str] | None = None,
+              configs: dict[str, TrainConfig] | None = None) -> dict[str, list[dict]]:
+    """The evaluation histories of an experiment's runs (default all, or ``configs``: name -> config of runs not in
+    the experiment's list, e.g. :func:`custom_transfer`): shipped or cached, the missing ones trained now (over
+    processes on a CPU, with the experiment's early stopping)."""
+    scale = get_scale(scale)
+    if configs is None:
+        configs = {name: _run_config(experiment, name, scale) for name in (runs or EXPERIMENTS[experiment].runs(scale))}
+    found = {}
+    for name, cfg in configs.items():
+        for directory in (SHIPPED / scale / experiment / name, results_dir(scale) / experiment / name):
+            if (history := _finished_history(directory, cfg)) is not None:
+                found[name] = history
+                break
+    missing = {name: cfg for name, cfg in configs.items() if name not in found}
+    if missing:
+        _train_all(missing, results_dir(scale) / experiment, EXPERIMENTS[experiment].early_stop)
+        found.update({name: read_history(results_dir(scale) / experiment / name / "history.csv") for name in missing})
+    return {name: found[name] for name in configs}
+
+
+def _train_all(configs: dict[str, TrainConfig], out: Path, early_stop: bool, device: str = "auto") -> None:
+    """Train ``configs`` into ``out``: a process grid on a CPU, one after another on a GPU."""
+    if resolve_device(device).type == "cpu" and len(configs) > 1:
+        run_grid(configs, out, workers=os.cpu_count() or 1, early_stop=early_stop)
+    else:
+        for run, cfg in configs.items():
+            train(cfg, out=out / run, device=device, until=Converged() if early_stop else None)
 
 
 def load_or_train(experiment: str, run: str, scale: str | None = None, device: str = "auto",
@@ -150,8 +273,7 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
         path = directory / "checkpoint.pt"
         if path.exists():
             state = load_checkpoint(path)
-            finished = state.get("finished", state["epoch"] == cfg.epochs)  # results made before the flag existed
-            if TrainConfig.from_dict(state["config"]) == cfg and finished:
+            if TrainConfig.from_dict(state["config"]) == cfg and _finished(state, cfg):
                 return load_run(path, device=device)
     return train(cfg, out=results_dir(scale) / experiment / run, device=device, progress=progress)
 
@@ -166,14 +288,9 @@ def reproduce(scale: str, experiments: list[str] | None = None, out: str | None 
     for name in names:
         runs = EXPERIMENTS[name].runs(scale)
         start = time.perf_counter()
-        if resolve_device(device).type == "cpu" and len(runs) > 1:
-            run_grid(runs, results_dir(scale) / name, workers=os.cpu_count() or 1,
-                     early_stop=EXPERIMENTS[name].early_stop)
-        else:
-            for run, cfg in runs.items():
-                train(cfg, out=results_dir(scale) / name / run, device=device)
+        _train_all(runs, results_dir(scale) / name, EXPERIMENTS[name].early_stop, device)
         for run in runs:
             dest = Path(out) / name / run if out else (SHIPPED / scale / name / run if scale == "cpu" else None)
             if dest is not None:
-                export(results_dir(scale) / name / run, dest)
+                export(results_dir(scale) / name / run, dest, weights=EXPERIMENTS[name].ship_weights)
         print(f"{name}: {len(runs)} runs in {time.perf_counter() - start:.0f} s (ihlib {__version__})")

@@ -62,7 +62,8 @@ def notebook_setup(scale: str | None = None) -> str:
 
 
 def code_revision() -> str | None:
-    """The git commit of the ihlib source (with ``-dirty`` for uncommitted changes), or None outside a checkout."""
+    """The git commit of the ihlib source (with ``-dirty`` for uncommitted changes to it; shipped results under
+    ``ihlib/results`` do not count), or None outside a checkout."""
     import subprocess
     from pathlib import Path
     here = Path(__file__).parent
@@ -71,7 +72,7 @@ def code_revision() -> str | None:
                              text=True, timeout=5)
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."], capture_output=True,
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", ".", ":(exclude)results"], capture_output=True,
                                text=True, timeout=5).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -57,6 +57,23 @@ class IterativeTask:
             raise ValueError(f"task {self.name!r}: {what} = {value!r} is outside the state set {sorted(state_set)}")
         return int(value)
 
+    def to_dict(self) -> dict:
+        """The task as plain data (its tabulated F), so a config or checkpoint can rebuild a custom task."""
+        table = [[int(self._table[s, x]) for x in self.inputs] for s in self.states]
+        return {"name": self.name, "inputs": list(self.inputs), "states": list(self.states),
+                "initial_state": self.initial_state, "table": table, "first": [int(self._first[x]) for x in self.inputs]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IterativeTask":
+        """The task written by :meth:`to_dict`."""
+        try:
+            inputs, states = tuple(d["inputs"]), tuple(d["states"])
+            step = {(s, x): d["table"][i][j] for i, s in enumerate(states) for j, x in enumerate(inputs)}
+            first = dict(zip(inputs, d["first"]))
+            return cls(d["name"], inputs, states, lambda s, x: step[s, x], d["initial_state"], lambda x: first[x])
+        except (KeyError, IndexError, TypeError) as err:
+            raise ValueError(f"not a task definition (see IterativeTask.to_dict): {err!r}") from None
+
     @property
     def n_symbols(self) -> int:
         """Number of value tokens this task needs (symbols are 0..n_symbols-1)."""
@@ -145,6 +162,11 @@ class Vocabulary:
     def to_dict(self) -> dict:
         return {"task_names": list(self.task_names), "n_values": self.n_values}
 
+    def token_map(self, other: "Vocabulary") -> dict[int, int]:
+        """token id here -> id of the same token (EoS, EoI, a task, a value) in ``other``, for tokens both have."""
+        theirs = {other.decode(t): t for t in range(other.size)}
+        return {t: theirs[label] for t in range(self.size) if (label := self.decode(t)) in theirs}
+
     @classmethod
     def for_tasks(cls, tasks: Sequence[IterativeTask]) -> "Vocabulary":
         """The default vocabulary extended with the names and symbols of ``tasks``."""
@@ -211,6 +233,10 @@ class SequenceSet:
 
     def to(self, device: torch.device | str) -> "SequenceSet":
         return SequenceSet(self.tokens.to(device), self.lengths.to(device), self.cot)
+
+    def select(self, mask: torch.Tensor) -> "SequenceSet":
+        """The sequences where ``mask`` (N,) is true, e.g. those of one task of a mix (``tokens[:, 0] == token``)."""
+        return SequenceSet(self.tokens[mask], self.lengths[mask], self.cot)
 
     def of_length(self, length: int) -> torch.Tensor:
         """The sequences of input length L, cut to their own 2L+3 (or L+4) tokens."""

@@ -12,7 +12,7 @@ import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -37,13 +37,15 @@ class TrainConfig:
     """One training run.  Defaults are the paper's recipe (notes §2): polynomial, CoT, L_max 16, d 128, Adam 3e-4,
     batch 256, 1000 epochs, evaluation every 10, per-length batches in length order, padding to 2 L_max + 3.
 
-    ``task`` is a built-in name or a mix such as ``"copy:0.5+parity:0.5"``.  ``order="shuffled"`` draws a new
+    ``task`` is a built-in name or a mix such as ``"copy:0.5+parity:0.5"``; a custom task is named here and defined
+    in ``task_definition`` (``IterativeTask.to_dict()``), so the config alone rebuilds it.  ``order="shuffled"`` draws a new
     permutation of all sequences each epoch; ``padding=False`` cuts each batch to its longest sequence.
     ``weight_decay`` > 0 adds AdamW's decoupled decay (0, the paper's plain Adam, by default).
     ``init_from`` fine-tunes a checkpoint's weights (all of them, or only the layer-2 MLP with ``only_mlp2``).
     """
 
     task: str = "polynomial"
+    task_definition: dict | None = field(default=None, hash=False)
     cot: bool = True
     max_len: int = 16
     n_per_length: int = 1024
@@ -76,6 +78,8 @@ class TrainConfig:
                              f"{self.warmup_steps}, {self.weight_decay}")
         if self.order not in ("length", "shuffled"):
             raise ValueError(f"order must be 'length' or 'shuffled', got {self.order!r}")
+        if self.task_definition is not None and self.task_definition.get("name") != self.task:
+            raise ValueError(f"task_definition defines {self.task_definition.get('name')!r}, not task {self.task!r}")
         if self.only_mlp2 and self.init_from is None:
             raise ValueError("only_mlp2 fine-tunes a loaded model: give init_from too")
         object.__setattr__(self, "snapshot_epochs", tuple(self.snapshot_epochs))
@@ -94,6 +98,11 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def config_task(cfg: TrainConfig) -> IterativeTask | TaskMix:
+    """The task a config trains on: its ``task_definition`` if it has one, else the built-in task or mix named."""
+    return IterativeTask.from_dict(cfg.task_definition) if cfg.task_definition else parse_task(cfg.task)
 
 
 @dataclass
@@ -157,10 +166,6 @@ def _resolve(cfg: TrainConfig, vocab: Vocabulary) -> tuple[TrainConfig, dict | N
         return cfg, None
     src = load_checkpoint(cfg.init_from)
     mcfg = ModelConfig(**src["model_config"])
-    src_vocab = Vocabulary(tuple(src["vocab"]["task_names"]), src["vocab"]["n_values"])
-    if src_vocab != vocab:
-        raise ValueError(f"the vocabulary of {cfg.init_from} ({src_vocab.size} tokens) does not fit task "
-                         f"{cfg.task!r} (needs {vocab.size})")
     if mcfg.n_positions < cfg.seq_len - 1:
         raise ValueError(f"max_len {cfg.max_len} needs {cfg.seq_len - 1} positions; the model in "
                          f"{cfg.init_from} has {mcfg.n_positions}")
@@ -177,22 +182,41 @@ def _build_model(cfg: TrainConfig, vocab: Vocabulary, src: dict | None, device: 
         mcfg = ModelConfig(vocab.size, cfg.seq_len - 1, cfg.dim, cfg.n_layers, cfg.n_heads, dropout=cfg.dropout,
                            pos_emb=cfg.pos_emb, pos_dim=cfg.pos_dim, init_std=cfg.init_std)
         return Transformer(mcfg).to(device)
-    model = Transformer(replace(ModelConfig(**src["model_config"]), dropout=cfg.dropout)).to(device)
-    model.load_state_dict(src["model"])
+    model = Transformer(replace(ModelConfig(**src["model_config"]), vocab_size=vocab.size,
+                                dropout=cfg.dropout)).to(device)
+    weights = dict(src["model"])
+    src_vocab = Vocabulary(tuple(src["vocab"]["task_names"]), src["vocab"]["n_values"])
+    if src_vocab != vocab:  # a new task token: known tokens keep their rows, new ones keep their fresh init
+        new, old = zip(*vocab.token_map(src_vocab).items())
+        for key in ("tok_emb.weight", "unembed.weight"):
+            rows = model.state_dict()[key].clone()
+            rows[list(new)] = weights[key][list(old)].to(rows.device)
+            weights[key] = rows
+    model.load_state_dict(weights)
     if cfg.only_mlp2:
         for name, p in model.named_parameters():
             p.requires_grad_(name.startswith("blocks.1.mlp."))
     return model
 
 
-def evaluation_row(model: Transformer, train_data: SequenceSet, test_data: SequenceSet) -> dict:
-    """One history row's metrics: training accuracy, test accuracy and attention statistics, per-length accuracy."""
+def mix_tokens(task: IterativeTask | TaskMix, vocab: Vocabulary) -> dict[str, int] | None:
+    """For a mix, each task's name -> its task token (to report each task's accuracy); None for a single task."""
+    return {t.name: vocab.task_token(t.name) for t in task.tasks} if isinstance(task, TaskMix) else None
+
+
+def evaluation_row(model: Transformer, train_data: SequenceSet, test_data: SequenceSet,
+                   task_tokens: dict[str, int] | None = None) -> dict:
+    """One history row's metrics: training accuracy, test accuracy and attention statistics, per-length accuracy,
+    and for a mix of tasks (``task_tokens``: name -> task token) the test accuracy of each task on its own."""
     test = evaluate(model, test_data)
     row = {"train_accuracy": evaluate(model, train_data, attention=False).summary()["accuracy"]}
     summary = test.summary()
     row["test_accuracy"] = summary.pop("accuracy")
     row.update(summary)
     row.update({f"test_accuracy_L{n}": a for n, a in test.accuracy.items()})
+    for name, token in (task_tokens or {}).items():
+        subset = test_data.select(test_data.tokens[:, 0] == token)
+        row[f"test_accuracy_{name}"] = evaluate(model, subset, attention=False).summary()["accuracy"]
     return row
 
 
@@ -220,7 +244,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", task: Iterati
     model = Transformer(mcfg).to(device)
     model.load_state_dict(state["model"])
     vocab = Vocabulary(tuple(state["vocab"]["task_names"]), state["vocab"]["n_values"])
-    task = task if task is not None else parse_task(cfg.task)
+    task = task if task is not None else config_task(cfg)
     max_len = max_len or cfg.max_len
     if sequence_length(max_len, cfg.cot) - 1 > mcfg.n_positions:
         raise ValueError(f"max_len {max_len} needs {sequence_length(max_len, cfg.cot) - 1} positions; "
@@ -241,7 +265,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     ``cfg.epochs``).  Raises ``TrainingDiverged`` if the loss turns NaN; the last checkpoint on disk is then kept.
     """
     device = resolve_device(device, verbose=progress_enabled(progress))
-    task = task if task is not None else parse_task(cfg.task)
+    task = task if task is not None else config_task(cfg)
     if task.name != cfg.task:
         raise ValueError(f"task object {task.name!r} does not match cfg.task {cfg.task!r}")
     vocab = Vocabulary.for_tasks(task.tasks if isinstance(task, TaskMix) else (task,))
@@ -255,6 +279,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     model = _build_model(cfg, vocab, src, device)
     train_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device)
     test_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device)
+    task_tokens = mix_tokens(task, vocab)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     history: list[dict] = []
@@ -283,7 +308,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
 
     def record(loss: float | None) -> None:
         history.append({"epoch": epoch, "step": step, "seconds": round(seconds, 3), "loss": loss,
-                        "lr": _lr_at(cfg, step), **evaluation_row(model, train_data, test_data)})
+                        "lr": _lr_at(cfg, step), **evaluation_row(model, train_data, test_data, task_tokens)})
         if epoch in cfg.snapshot_epochs:
             snapshots[epoch] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
         checkpoint()

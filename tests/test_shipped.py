@@ -1,16 +1,37 @@
 """The shipped cpu-scale results: present for every run of every experiment, made by ihlib's own command with a
-recorded config, and reproduced by re-evaluating the weights on freshly generated test data."""
+recorded config, and (where weights ship) reproduced by re-evaluating the weights on freshly generated test data."""
 
 import json
 
 import pytest
 
 from ihlib.checkpoint import load_checkpoint
-from ihlib.experiments import EXPERIMENTS, SHIPPED
+from ihlib.experiments import EXPERIMENTS, SHIPPED, read_history
+from ihlib.grid import Converged
 from ihlib.metrics import evaluate
 from ihlib.train import TrainConfig, load_run
 
-RUNS = [(name, run) for name, exp in EXPERIMENTS.items() for run in exp.runs("cpu")]
+RUNS = [(name, run) for name, exp in EXPERIMENTS.items() if exp.ship_weights for run in exp.runs("cpu")]
+CURVES = [(name, run) for name, exp in EXPERIMENTS.items() if not exp.ship_weights for run in exp.runs("cpu")]
+
+
+@pytest.mark.parametrize("experiment,run", CURVES)
+def test_shipped_history_matches_its_config_and_ends_by_the_rule(experiment, run):
+    directory = SHIPPED / "cpu" / experiment / run
+    assert (directory / "history.csv").exists(), f"run python -m ihlib reproduce --scale cpu ({experiment}/{run})"
+    assert not (directory / "checkpoint.pt").exists()  # this experiment ships curves only
+    recorded = json.loads((directory / "config.json").read_text())
+    cfg = EXPERIMENTS[experiment].runs("cpu")[run]
+    assert TrainConfig.from_dict(recorded) == cfg and recorded["finished"] and recorded["code_revision"]
+    history = read_history(directory / "history.csv")
+    assert [r["epoch"] for r in history] == sorted({r["epoch"] for r in history}) and history[0]["epoch"] == 0
+    last = history[-1]["epoch"]
+    if last < cfg.epochs:  # stopped early: only by the Converged rule, at its first chance
+        assert EXPERIMENTS[experiment].early_stop
+        rule = Converged()
+        assert [rule(r) for r in history[1:]].index(True) == len(history) - 2
+    else:
+        assert last == cfg.epochs
 
 
 @pytest.mark.parametrize("experiment,run", RUNS)

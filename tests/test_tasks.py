@@ -1,5 +1,7 @@
 """Task values and the token layout of the paper, with and without CoT."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -80,7 +82,26 @@ def test_custom_task_and_vocabulary():
     assert (seq[:, 6:10].numpy() - vocab.value_token(0) == np.cumsum(x, axis=1) % 3).all()
 
 
+@pytest.mark.parametrize("task", [copy_task(), parity_task(), polynomial_task(),
+                                  IterativeTask("sq7", (1, 2, 3), tuple(range(7)), lambda s, x: (s * s + x) % 7, 2)],
+                         ids=lambda t: t.name)
+def test_a_task_round_trips_through_its_definition(task):
+    again = IterativeTask.from_dict(json.loads(json.dumps(task.to_dict())))
+    x = np.random.default_rng(0).choice(task.inputs, size=(50, 9))
+    assert again == task and again.to_dict() == task.to_dict() and (again.run(x) == task.run(x)).all()
+
+
+def test_mix_rows_report_each_task_accuracy():
+    from ihlib.train import TrainConfig, train
+    run = train(TrainConfig(task="copy:0.5+parity:0.5", max_len=3, n_per_length=16, dim=16, batch_size=16, epochs=1,
+                            eval_every=1), device="cpu", progress=False)
+    row = run.history[-1]
+    assert 0 <= row["test_accuracy_copy"] <= 1 and 0 <= row["test_accuracy_parity"] <= 1
+    assert row["test_accuracy"] == pytest.approx((row["test_accuracy_copy"] + row["test_accuracy_parity"]) / 2)  # equal shares
+
+
 @pytest.mark.parametrize("bad", [
+    lambda: IterativeTask.from_dict({"name": "x", "inputs": [0, 1]}),
     lambda: IterativeTask("bad", (0, 1), (0, 1), lambda s, x: s + x),
     lambda: get_task("sorting"),
     lambda: parse_task("copy:half+parity:0.5"),

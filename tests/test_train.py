@@ -111,6 +111,9 @@ def trained(tmp_path_factory):
     (["evaluate", "{truncated}"], "not a readable ihlib checkpoint"),
     (["evaluate", "{foreign}"], "not a readable ihlib checkpoint"),
     (["evaluate", "{plain}"], "not an ihlib checkpoint"),
+    (["train", "--task-definition", "{missing}"], "cannot read task definition"),
+    (["train", "--task-definition", "{plain}"], "cannot read task definition"),
+    (["train", "--task-definition", "{partial}"], "not a task definition"),
 ])
 def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message):
     ckpt = trained / "checkpoint.pt"
@@ -120,7 +123,10 @@ def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message)
     foreign.write_bytes(b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR.")  # a pickle that would run code
     plain = tmp_path / "plain.pt"
     torch.save({"weights": torch.zeros(3)}, plain)
-    paths = dict(ckpt=ckpt, missing=tmp_path / "nope.pt", truncated=truncated, foreign=foreign, plain=plain)
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"name": "half", "inputs": [0, 1], "states": [0, 1]}))
+    paths = dict(ckpt=ckpt, missing=tmp_path / "nope.pt", truncated=truncated, foreign=foreign, plain=plain,
+                 partial=partial)
     before = ckpt.read_bytes()
     args = [a.format(**paths) for a in args]
     if args[0] == "train":
@@ -129,6 +135,18 @@ def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message)
     assert proc.returncode != 0
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert ckpt.read_bytes() == before
+
+
+def test_train_cli_on_a_task_definition_file(tmp_path):
+    from ihlib.tasks import IterativeTask
+    mod3 = IterativeTask("mod3", (0, 1, 2), (0, 1, 2), lambda s, x: (s + 2 * x) % 3)
+    (tmp_path / "mod3.json").write_text(json.dumps(mod3.to_dict()))
+    cli("train", "--task-definition", tmp_path / "mod3.json", "--max-len", 3, "--n-per-length", 16, "--dim", 16,
+        "--epochs", 1, "--eval-every", 1, "--out", tmp_path / "run")
+    run = load_run(tmp_path / "run")
+    x = run.test_data.of_length(3)[:, 1:4] - run.vocab.value_token(0)
+    assert run.config.task == "mod3" and (run.test_data.of_length(3)[:, 5:8] - run.vocab.value_token(0)
+                                          == torch.from_numpy(mod3.run(x.numpy()))).all()
 
 
 def test_nan_loss_stops_with_error_and_keeps_last_checkpoint(tmp_path):
@@ -144,13 +162,26 @@ def test_different_config_in_same_directory_is_refused(trained):
         train(TrainConfig(**{**TINY, "lr": 1e-3}), out=trained, device="cpu", progress=False)
 
 
-def test_fine_tuning_with_a_vocabulary_that_does_not_fit(trained, tmp_path):
-    from ihlib.tasks import IterativeTask
+def test_fine_tuning_on_a_custom_task_keeps_the_rows_of_known_tokens(trained, tmp_path):
+    from ihlib.tasks import IterativeTask, Vocabulary
     custom = IterativeTask("mod3", (0, 1, 2), (0, 1, 2), lambda s, x: (s + x) % 3)
-    cfg = TrainConfig(**{**TINY, "task": "mod3"}, init_from=str(trained / "checkpoint.pt"))
-    with pytest.raises(ValueError, match="does not fit"):
-        train(cfg, out=tmp_path, device="cpu", progress=False, task=custom)
-    assert not (tmp_path / "checkpoint.pt").exists()
+    cfg = TrainConfig(**{**TINY, "task": "mod3"}, task_definition=custom.to_dict(),
+                      init_from=str(trained / "checkpoint.pt"), only_mlp2=True)
+    run = train(cfg, out=tmp_path, device="cpu", progress=False)  # embeddings frozen: rows compared after training
+    src = load_checkpoint(trained / "checkpoint.pt")["model"]
+    assert run.vocab.size == Vocabulary().size + 1
+    mapping = run.vocab.token_map(Vocabulary())
+    assert len(mapping) == Vocabulary().size and run.vocab.decode(run.vocab.task_token("mod3")) == "<mod3>"
+    for key in ("tok_emb.weight", "unembed.weight"):
+        new, old = zip(*mapping.items())
+        assert torch.equal(run.model.state_dict()[key][list(new)], src[key][list(old)])
+    assert load_run(tmp_path).config.task_definition == custom.to_dict()  # the checkpoint alone rebuilds the task
+
+
+def test_a_task_definition_must_name_the_task():
+    from ihlib.tasks import parity_task
+    with pytest.raises(ValueError, match="defines 'parity'"):
+        TrainConfig(task="copy", task_definition=parity_task().to_dict())
 
 
 def test_no_cot_training_reports_accuracy_and_no_attention_pattern():
