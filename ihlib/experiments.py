@@ -116,7 +116,7 @@ def _finetune(scale: str) -> TrainConfig:
     return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "cpu": 20, "paper": 50}[scale])
 
 
-#: The custom task of chapter 6 when ``reproduce`` trains it: a running sum mod 5 (parity is the running sum mod 2).
+#: The custom task of chapter 7 when ``reproduce`` trains it: a running sum mod 5 (parity is the running sum mod 2).
 EXAMPLE_TASK = IterativeTask("sum_mod5", tuple(range(5)), tuple(range(5)), lambda s, x: (s + x) % 5)
 
 
@@ -136,8 +136,9 @@ def custom_transfer(task: IterativeTask, scale: str) -> dict[str, TrainConfig]:
 
 
 def transfer(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 6: parity fine-tuned from a trained polynomial model (all weights or the layer-2 MLP only), the
-    reverse (polynomial from a parity model), and the custom task :data:`EXAMPLE_TASK`.
+    """Chapter 7: parity fine-tuned from a trained polynomial model (all weights or the layer-2 MLP only), the
+    reverse (polynomial from a parity model, given as many epochs as from scratch), and the custom task
+    :data:`EXAMPLE_TASK`.
 
     The pretrained models are ``ablations`` runs, as are parity and polynomial from scratch.
     """
@@ -147,7 +148,7 @@ def transfer(scale: str) -> dict[str, TrainConfig]:
         start = replace(base, seed=seed, init_from=pretrained(scale, seed))
         runs[f"finetune_all_s{seed}"] = start
         runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
-        runs[f"reverse_all_s{seed}"] = replace(base, task="polynomial", seed=seed,
+        runs[f"reverse_all_s{seed}"] = replace(_base(scale), task="polynomial", seed=seed,  # as long as from scratch
                                                init_from=pretrained(scale, seed, "parity_cot"))
     return {**runs, **custom_transfer(EXAMPLE_TASK, scale)}
 

@@ -9,7 +9,8 @@
 # for polynomial iteration with CoT. Chapter 6 turns to the data (batch order, amount, task mixes).
 #
 # **What it costs.** At the `cpu` scale the runs ship with `ihlib`; retraining them (two processes, one per core)
-# with `python -m ihlib reproduce --scale cpu --experiment ablations` took about 14 minutes on two CPU cores, and
+# with `python -m ihlib reproduce --scale cpu --experiment ablations` took about 14 minutes on two CPU cores,
+# `--experiment positional` (12 runs, stopped early once converged; only their curves ship) 12 minutes and
 # `--experiment width_length` (36 runs, stopped early once converged) about 10 minutes. At the `paper` scale each run is
 # the paper's recipe: run this chapter on a GPU.
 

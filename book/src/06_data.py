@@ -68,6 +68,7 @@ def table(rows, unit):
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 
 order = {"shuffled (recipe)": runs_of(reference, "polynomial_cot"), "length order (authors')": runs_of(data, "length_order")}
 colours = {"shuffled (recipe)": "#219ebc", "length order (authors')": "#e76f51"}
@@ -141,13 +142,58 @@ table(mix_reach, "epoch at which parity test accuracy first reaches 0.9")
 # %% [markdown]
 # ## What the runs say, next to the paper
 #
-# RESULTS_PLACEHOLDER
+# At the `cpu` scale (checked below on the runs shown):
+#
+# * **Shuffle.** In the authors' length order no seed reaches 0.9 within 60 epochs (final test accuracy 0.18 to
+#   0.39), where shuffled batches get there in 24 to 34 epochs. Our reading: in length order every epoch ends with
+#   many steps on the longest sequences alone and starts again on the shortest, so what one length teaches is
+#   partly undone by the next; shuffled batches mix all lengths in every step. The paper's notes list this quirk of the authors' loader; its effect on their runs is not
+#   reported, so this is our measurement, not a comparison.
+# * **Amount of data hardly matters here.** With a quarter of the data (256 sequences per length) or half, at the same
+#   number of optimiser steps, every seed still reaches full test accuracy, and the head appears after a similar
+#   number of steps (704 to 1,344, against 768 to 1,088 with the full data). Less data shows in one place: before
+#   the head appears, training accuracy runs ahead of test accuracy (by up to 0.12 with a quarter of the data, 0.06
+#   with half, 0.02 with all of it), a brief memorisation that the head then replaces. Fewer data still would be
+#   needed to see a model memorise for good instead of growing a head.
+# * **Copy does not make parity come sooner.** Per epoch, parity reaches 0.9 at the same time or later when a
+#   quarter or half of its sequences are copies (seed by seed: 52, 14, 12 epochs for pure parity; 54, 18, 14 with
+#   25 % copy; not within 60, 18, 14 with 50 % copy), although the mixes' heads end sharper (mean layer-2
+#   peakiness 0.83 with either mix, against 0.67 for pure parity) because copy sequences are solved by a clean
+#   head. Counted in parity sequences seen, half copy was faster for two seeds of three (18 and 14 epochs of half
+#   parity, against 14 and 12 of pure parity) and failed for the third: three seeds cannot settle it. The paper's notes mention the mixes as a
+#   data-curation ablation without a figure to compare with.
 
 # %%
+def reached(rows, label):
+    return [v for v, _ in rows[label]]
+
+
 if SCALE == "cpu":
-    pass
+    assert all(v is None for v in reached(order_reach, "length order (authors')"))
+    assert max(h[-1]["test_accuracy"] for h in order["length order (authors')"]) <= 0.4
+    assert all(v is not None and 24 <= v <= 34 for v in reached(order_reach, "shuffled (recipe)"))
+    for n, runs in amount.items():
+        assert all(h[-1]["test_accuracy"] >= 0.99 for h in runs), n
+    steps = {n: [first_at(h, axis="step") for h in runs] for n, runs in amount.items()}
+    for n in sizes:  # the step ranges overlap, and no seed needs more than twice the full data's median
+        assert min(steps[n]) <= max(steps[full]) and max(steps[n]) >= min(steps[full])
+        assert max(steps[n]) <= 2 * np.median(steps[full])
+    gap = {n: max(abs(r["train_accuracy"] - r["test_accuracy"]) for h in runs for r in h) for n, runs in amount.items()}
+    assert gap[full] <= 0.02 < gap[min(sizes)] and sorted(gap, key=gap.get) == sorted(gap, reverse=True)
+    assert all(abs(h[-1]["train_accuracy"] - h[-1]["test_accuracy"]) <= 0.01 for runs in amount.values() for h in runs)
+    pure = reached(mix_reach, "0% copy")
+    mean_peak = {p: np.mean([h[-1]["peakiness_layer2"] for h in runs]) for p, runs in mixes.items()}
+    for p in shares:
+        assert all(m is None or m >= q for m, q in zip(reached(mix_reach, f"{p}% copy"), pure)), p
+        assert mean_peak[p] > mean_peak[0] + 0.1, p
+    print("checked: the statements above hold for every seed shown")
 
 # %% [markdown]
 # ## What we learned
 #
-# LEARNED_PLACEHOLDER
+# * How the data are served matters more than how much there is: shuffling the lengths together is the difference
+#   between a head within 35 epochs and none within 60, while a quarter of the data, used for as many steps, changes
+#   little.
+# * An easier task that needs the same head (copy) sharpens the head but did not, in our runs, teach parity sooner.
+#   Our reading: parity waits less for the head than for its last MLP, or loses time to a competing counting circuit
+#   (chapter 5); testing that would take probing the MLP, which this book does not do yet.
