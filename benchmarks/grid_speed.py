@@ -1,7 +1,10 @@
 """Throughput of many small runs on this machine's CPU cores.
 
 1. A 16-run grid (d = 32, L_max = 8, fixed epochs) through ``ihlib.grid.run_grid`` (one process per run, one
-   thread each) against the same runs one after another in one process: prints ``speedup <number>``.
+   thread each) against the same runs one after another in one process: prints ``speedup <number>``.  Also one run
+   on 1 thread and on all threads, in the same run of this script: a process grid gains only what a single run's
+   extra threads leave unused, so ``ceiling`` = workers × t(all threads) / t(1 thread) bounds its speedup (reached
+   if runs in parallel processes run as fast as one alone).
 2. The same 16 runs as one batched model (``ihlib.batched``, vmap over stacked parameters): on a CPU this is
    expected to pay little; printed for the record, ``batched_speedup <number>``.
 3. What early stopping (``ihlib.grid.Converged``) saves on a grid trained until convergence (--es-epochs).
@@ -36,6 +39,18 @@ def main() -> None:
     configs = {f"seed{s}": replace(base, seed=s) for s in range(args.runs)}
     print(f"{args.runs} runs of {base.epochs} epochs, d={base.dim}, L_max={base.max_len}; {args.workers} workers; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads in this process")
+
+    train(replace(base, epochs=1), device="cpu", progress=False)  # warm-up: first calls build kernels
+    threads = torch.get_num_threads()
+    one = {}
+    for n in (1, threads):
+        torch.set_num_threads(n)
+        start = time.perf_counter()
+        train(base, device="cpu", progress=False)
+        one[n] = time.perf_counter() - start
+    torch.set_num_threads(threads)
+    print(f"one run: {one[1]:.2f} s on 1 thread, {one[threads]:.2f} s on {threads}")
+    print(f"ceiling {args.workers * one[threads] / one[1]:.2f}")
 
     start = time.perf_counter()
     for cfg in configs.values():

@@ -87,7 +87,7 @@ def positional(scale: str) -> dict[str, TrainConfig]:
 
 
 def data(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 5: which data makes the head appear, seeds per cell (the shuffled polynomial and pure parity runs
+    """Chapter 6: which data makes the head appear, seeds per cell (the shuffled polynomial and pure parity runs
     they are compared with are in ``ablations``).
 
     * ``length_order``: the authors' batch order (all batches of length 1, then 2, ...) instead of shuffled;
@@ -225,9 +225,10 @@ def _finished_history(directory: Path, cfg: TrainConfig) -> list[dict] | None:
         return None
     if "finished" in recorded:
         return read_history(directory / "history.csv") if recorded["finished"] else None
-    if not (directory / "checkpoint.pt").exists():  # written during training, or before runs recorded it
+    checkpoint = directory / "checkpoint.pt"  # config.json written during training, or before runs recorded it
+    if not checkpoint.exists() or not _finished(load_checkpoint(checkpoint), cfg):
         return None
-    return read_history(directory / "history.csv") if _finished(load_checkpoint(directory / "checkpoint.pt"), cfg) else None
+    return read_history(directory / "history.csv")
 
 
 def _finished(state: dict, cfg: TrainConfig) -> bool:

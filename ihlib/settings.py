@@ -72,8 +72,8 @@ def code_revision() -> str | None:
                              text=True, timeout=5)
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", ".", ":(exclude)results"], capture_output=True,
-                               text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", ".", ":(exclude)results"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None

@@ -5,7 +5,7 @@
 # with and without chain-of-thought on polynomial iteration and on parity, one layer against two, and learned against
 # frozen random positional embeddings. For each setting, the final test accuracy and layer-2 peakiness of every seed.
 #
-# Then how many dimensions the positions need, learned or frozen, and a grid of widths × lengths, like the paper's,
+# Then a grid of widths × lengths, like the paper's, and how many dimensions the positions need, learned or frozen,
 # for polynomial iteration with CoT. Chapter 6 turns to the data (batch order, amount, task mixes).
 #
 # **What it costs.** At the `cpu` scale the runs ship with `ihlib`; retraining them (two processes, one per core)
@@ -221,7 +221,9 @@ for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer1", "peakiness
             ax.plot([p * (1.06 if j else 0.94)] * len(values), values, "o", color=colour, ms=4)
             means.append(np.mean(values))
         ax.plot(pos_dims, means, "-", color=colour, label=f"{kind} (mean)")
-    ax.set(xscale="log", xticks=pos_dims, xticklabels=pos_dims, xlabel="positional dimension (pos_dim)",
+    ax.set_xscale("log", base=2)
+    ax.minorticks_off()
+    ax.set(xticks=pos_dims, xticklabels=pos_dims, xlabel="positional dimension (pos_dim, log scale)",
            ylim=(-0.03, 1.03), title=title)
 axes[0].legend(fontsize=8)
 fig.suptitle(f"Polynomial iteration with CoT, d = {cfg.dim}: positions on pos_dim coordinates (one dot per seed)")
@@ -270,112 +272,17 @@ if SCALE == "cpu":
     print("checked: the statements above hold for every seed shown")
 
 # %% [markdown]
-# ## How wide, for how long?
-#
-# Polynomial iteration with CoT for every width $d$ and maximal length $L_{max}$ of the grid, three seeds per cell
-# (the mean is shown). These runs stop early once converged: at the first evaluation where test accuracy has been at
-# least 0.99 for three evaluations in a row (`ihlib.grid.Converged`); the others run all their epochs. Cells outlined
-# in cyan have a mean of at least 0.9.
-
-# %%
-from ihlib.viz import grid_heatmap
-
-grid_names = list(EXPERIMENTS["width_length"].runs(SCALE))
-grid = {name: load_or_train("width_length", name, SCALE).history[-1] for name in grid_names}
-dims = sorted({int(n.split("_")[0][1:]) for n in grid_names})
-lmaxes = sorted({int(n.split("_")[1][1:]) for n in grid_names})
-
-
-def cell_mean(d, n, key):
-    return float(np.mean([row[key] for name, row in grid.items() if name.startswith(f"d{d}_L{n}_s")]))
-
-
-acc = np.array([[cell_mean(d, n, "test_accuracy") for n in lmaxes] for d in dims])
-peak = np.array([[cell_mean(d, n, "peakiness_layer2") for n in lmaxes] for d in dims])
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
-grid_heatmap(acc, dims, lmaxes, "mean test accuracy", "L_max", "width d", axes[0], boundary=0.9)
-grid_heatmap(peak, dims, lmaxes, "mean layer-2 peakiness", "L_max", "width d", axes[1], boundary=0.9)
-fig.suptitle("Polynomial iteration with CoT: width x length (3 seeds per cell)")
-plt.show()
-
-# %% [markdown]
-# **What the grid says** (at the `cpu` scale; checked below, run by run):
-#
-# * **Peakiness tracks success**, as in the paper: every run either has a head (layer-2 peakiness at least 0.8,
-#   test accuracy at least 0.8) or has none (peakiness at most 0.3, accuracy at most 0.6); nothing in between.
-#   The paper reports about 1 against about 0.1.
-# * **Width matters**: $d = 8$ and $d = 16$ fail at every length (mean accuracy at most 0.1); $d = 32$ and $d = 64$
-#   grow a head for some seeds at every length, but not for all: seeds matter as much as width here (at $d = 64$,
-#   $L_{max} = 6$, two of three seeds found no head within 60 epochs).
-# * **Differences from the paper.** The paper finds $d \approx 15$ enough up to $L_{max} \approx 7$–13; our
-#   $d = 16$ fails even at $L_{max} = 4$, and our larger widths fail for some seeds. We suspect the CPU recipe: its
-#   weight decay of 1.0 and its 60 epochs make the head appear fast when it appears, but give a run little time to
-#   escape a bad start, and may be too strong for narrow models (untested). Nor does the needed width grow
-#   monotonically with length in our small grid, and three seeds are too few to draw the paper's boundary.
-
-# %%
-if SCALE == "cpu":
-    for name, row in grid.items():
-        headed = row["peakiness_layer2"] >= 0.8 and row["test_accuracy"] >= 0.8
-        headless = row["peakiness_layer2"] <= 0.3 and row["test_accuracy"] <= 0.6
-        assert headed or headless, name
-    assert (acc[dims.index(8)] <= 0.1).all() and (acc[dims.index(16)] <= 0.1).all()
-    for d in (32, 64):
-        for n in lmaxes:
-            assert max(row["test_accuracy"] for name, row in grid.items() if name.startswith(f"d{d}_L{n}_s")) >= 0.9
-    print("checked: the statements above hold for every run of the grid")
-
-# %% [markdown]
-# ## How many dimensions do positions need?
-#
-# The paper's contrast between learned and frozen positions is one of capacity. Here the positional embedding fills
-# only the first `pos_dim` of the $d$ coordinates (the others carry the tokens alone), learned or frozen random,
-# three seeds each; the full-width runs are those of the ablations above. These runs stop early once converged
-# (same rule as the grid below).
-
-# %%
-from ihlib.experiments import histories
-
-positional = {name: h[-1] for name, h in histories("positional", SCALE).items()}
-positional.update({f"{kind}_p{cfg.dim}_s{n.rsplit('_s', 1)[1]}": final[n]
-                   for kind, cell in [("learned", "polynomial_cot"), ("frozen", "polynomial_frozenpos")]
-                   for n in names if n.startswith(cell + "_s")})
-pos_dims = sorted({int(n.split("_")[1][1:]) for n in positional})
-kinds = {"learned": "#219ebc", "frozen": "#e76f51"}
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), constrained_layout=True)
-for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer1", "peakiness_layer2"],
-                          ["test accuracy", "layer-1 peakiness (→ EoI)", "layer-2 peakiness (→ x_t)"]):
-    for j, (kind, colour) in enumerate(kinds.items()):
-        means = []
-        for p in pos_dims:
-            values = [row[key] for n, row in positional.items() if n.startswith(f"{kind}_p{p}_s")]
-            ax.plot([p * (1.06 if j else 0.94)] * len(values), values, "o", color=colour, ms=4)
-            means.append(np.mean(values))
-        ax.plot(pos_dims, means, "-", color=colour, label=f"{kind} (mean)")
-    ax.set(xscale="log", xticks=pos_dims, xticklabels=pos_dims, xlabel="positional dimension (pos_dim)",
-           ylim=(-0.03, 1.03), title=title)
-axes[0].legend(fontsize=8)
-fig.suptitle(f"Polynomial iteration with CoT, d = {cfg.dim}: positions on pos_dim coordinates (one dot per seed)")
-plt.show()
-
-# %% [markdown]
-# POSITIONAL_PLACEHOLDER
-
-# %%
-if SCALE == "cpu":
-    pass
-
-# %% [markdown]
 # ## Many runs, cheaply
 #
 # Grids like these are many tiny models. On a CPU, `python -m ihlib reproduce` spreads runs over processes (one
 # thread each) with `ihlib.grid.run_grid`, which writes each result as it finishes and resumes an interrupted grid;
-# `benchmarks/grid_speed.py` measured 1.37× over the same 16 runs one after another (a single run already gains 1.33×
-# from its second thread, so 1.5× is about the ceiling on two cores), and early stopping saved 7% on a d = 32 grid
-# where most runs never converge.
+# `benchmarks/grid_speed.py` measured 1.15× to 1.47× over the same 16 runs one after another (target 1.5×, not met):
+# a single run already gains 1.1× to 1.3× from its second thread, which a process grid cannot gain again, and two
+# processes slow each other by about 8%. Early stopping saved 1% to 7% on a d = 32 grid where most runs never
+# converge.
 #
 # On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
-# to K separate runs up to floating-point noise (tested on CPU). On CPU it gains nothing (1.08× measured). On a GPU we
+# to K separate runs up to floating-point noise (tested on CPU). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
 # *estimate* (not measured: no GPU here) that a step of one $d = 64$, $L_{max} = 8$ run is about 3 GFLOP, well under
 # a millisecond of arithmetic, while its hundred-odd kernel launches cost about a millisecond: batching K runs adds
 # arithmetic but no launches, so up to roughly 3–10 seeds should cost about as much as one, less for the paper's

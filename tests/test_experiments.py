@@ -1,0 +1,69 @@
+"""Named experiments: their cells are the settings the chapters describe, histories are trained once and then
+loaded, curves-only exports carry no weights, and a custom task's runs rebuild it from their configs alone."""
+
+from dataclasses import replace
+
+import pytest
+
+from ihlib.experiments import (CPU_RECIPE, EXAMPLE_TASK, custom_transfer, data, export, histories, positional,
+                               read_history, transfer)
+from ihlib.tasks import IterativeTask
+from ihlib.train import TrainConfig, load_run
+
+
+def test_data_cells_change_one_thing_and_keep_the_step_budget():
+    runs = data("cpu")
+    assert runs["length_order_s0"] == replace(CPU_RECIPE, order="length")
+    for n in (256, 512):
+        cfg = runs[f"n{n}_s1"]
+        steps = cfg.epochs * cfg.max_len * cfg.n_per_length // cfg.batch_size
+        assert steps == CPU_RECIPE.epochs * CPU_RECIPE.max_len * CPU_RECIPE.n_per_length // CPU_RECIPE.batch_size
+        assert replace(cfg, n_per_length=CPU_RECIPE.n_per_length, epochs=CPU_RECIPE.epochs,
+                       eval_every=CPU_RECIPE.eval_every, seed=0) == CPU_RECIPE
+    assert runs["copy25_s2"] == replace(CPU_RECIPE, task="copy:0.25+parity:0.75", seed=2)
+
+
+def test_positional_cells():
+    runs = positional("cpu")
+    assert len(runs) == 12 and runs["frozen_p4_s2"] == replace(CPU_RECIPE, pos_emb="frozen", pos_dim=4, seed=2)
+
+
+def test_transfer_includes_reverse_and_the_example_task():
+    runs = transfer("cpu")
+    assert runs["reverse_all_s0"].init_from.endswith("ablations/parity_cot_s0/checkpoint.pt")
+    assert runs["reverse_all_s0"].epochs == CPU_RECIPE.epochs
+    assert runs["sum_mod5_mlp2_s1"].only_mlp2 and runs["sum_mod5_mlp2_s1"].task_definition == EXAMPLE_TASK.to_dict()
+
+
+@pytest.fixture()
+def results(tmp_path, monkeypatch):
+    monkeypatch.setenv("IHLIB_RESULTS", str(tmp_path))
+    monkeypatch.setenv("IHLIB_PROGRESS", "0")
+    return tmp_path
+
+
+def test_histories_train_missing_runs_once_then_load_them(results):
+    first = histories("positional", "smoke")
+    path = results / "smoke" / "positional" / "learned_p4_s0" / "history.csv"
+    stamp = path.stat().st_mtime_ns
+    again = histories("positional", "smoke")
+    assert again == first and path.stat().st_mtime_ns == stamp and set(first) == set(positional("smoke"))
+    assert first["learned_p4_s0"] == read_history(path)
+
+
+def test_curves_only_export_drops_weights(results, tmp_path):
+    histories("positional", "smoke", runs=["frozen_p4_s0"])
+    dest = tmp_path / "exported"
+    dest.mkdir()
+    (dest / "checkpoint.pt").write_bytes(b"stale")
+    export(results / "smoke" / "positional" / "frozen_p4_s0", dest, weights=False)
+    assert not (dest / "checkpoint.pt").exists() and {p.name for p in dest.iterdir()} == {"config.json", "history.csv"}
+
+
+def test_a_custom_task_run_is_rebuilt_from_its_config(results):
+    task = IterativeTask("swap3", (0, 1, 2), (0, 1, 2), lambda s, x: (x - s) % 3)
+    configs = {k: v for k, v in custom_transfer(task, "smoke").items() if "scratch" in k}
+    found = histories("transfer", "smoke", configs=configs)
+    run = load_run(results / "smoke" / "transfer" / "swap3_scratch_s0")
+    assert set(found) == {"swap3_scratch_s0"} and run.config.task_definition == task.to_dict()
+    assert TrainConfig.from_dict(run.config.to_dict()) == configs["swap3_scratch_s0"]
