@@ -15,7 +15,7 @@
 #
 # **What it costs.** At the `cpu` scale the histories of these runs ship with `ihlib` (no weights: only the curves are
 # needed here); `python -m ihlib reproduce --scale cpu --experiment data` retrains the 15 runs, stopping each once
-# converged (test accuracy ≥ 0.99 for three evaluations in a row), in about 13 minutes on two CPU cores.
+# converged (test accuracy ≥ 0.99 for three evaluations in a row), in 9.3 minutes on two CPU cores.
 
 # %%
 import ihlib
