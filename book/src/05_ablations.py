@@ -279,7 +279,8 @@ if SCALE == "cpu":
 # `benchmarks/grid_speed.py` measured 1.15× to 1.47× over the same 16 runs one after another (target 1.5×, not met):
 # a single run already gains 1.1× to 1.3× from its second thread, which a process grid cannot gain again, and two
 # processes slow each other by about 8%. Early stopping saved 1% to 7% on a d = 32 grid where most runs never
-# converge.
+# converge. With both, all 101 runs behind this book's `cpu` scale (`python -m ihlib reproduce --scale cpu`) retrain
+# in about 55 minutes on two cores, summing the times measured experiment by experiment (chapters 3 and 5 to 7).
 #
 # On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
 # to K separate runs up to floating-point noise (tested on CPU). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
@@ -295,3 +296,5 @@ if SCALE == "cpu":
 #   without CoT, or without a second layer to build the head, the model stays at chance.
 # * Not every iterative task needs it: parity has a shortcut, so the paper's argument rests on tasks like polynomial
 #   iteration whose answer depends on every input in order.
+# * Positions need room: with 4 of 64 coordinates most runs miss the head; with 16, learned or frozen, all find it,
+#   learned ones sooner. How wide the model must be, and how lucky its seed, matter as much at this scale.

@@ -215,7 +215,10 @@ if SCALE == "cpu" and task.to_dict() == EXAMPLE_TASK.to_dict():  # about the shi
 # %% [markdown]
 # ## What we learned
 #
-# * A trained iteration head is reusable: after polynomial iteration, parity takes one or two epochs instead of
-#   tens, and the attention patterns survive the change of task.
+# * A trained iteration head is reusable: after polynomial iteration, parity and a running sum mod 5 take one or two
+#   epochs instead of tens, and the attention patterns survive the change of task.
 # * Freezing the attention and retraining only the last MLP often suffices, the trained-model version of chapter
 #   4's transplant; when it does not, the head itself did not yet generalise to the new task's inputs.
+# * Transfer has a direction: a head that has only seen two input symbols (parity) does not fire on ten, and gives
+#   polynomial iteration no head start.
+# * Any finite $s_t = F(s_{t-1}, x_t)$ can be tried the same way: define it, and `custom_transfer` gives its runs.
