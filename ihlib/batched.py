@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -17,9 +18,11 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .metrics import target_mask
 from .model import ModelConfig, Transformer
-from .settings import resolve_device, set_seed
+from .checkpoint import load_checkpoint, save_checkpoint
+from .settings import code_revision, resolve_device, set_seed
 from .tasks import TaskMix, Vocabulary, make_dataset
-from .train import Run, TrainConfig, _batches, _lr_at, config_task, evaluation_row, mix_tokens
+from .train import (Run, TrainConfig, _batches, _lr_at, _rng_state, _set_rng_state, config_task, evaluation_row,
+                    mix_tokens, write_run)
 
 
 def _check(configs: list[TrainConfig]) -> None:
@@ -32,9 +35,17 @@ def _check(configs: list[TrainConfig]) -> None:
         raise ValueError("batched runs train from scratch (no init_from)")
 
 
-def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto") -> list[Run]:
-    """Train the runs of ``configs`` (same settings, different seeds) together; return one Run per config."""
+def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto", out: str | Path | None = None,
+                  names: list[str] | None = None) -> list[Run]:
+    """Train the runs of ``configs`` (same settings, different seeds) together; return one Run per config.
+
+    With ``out``, the group is checkpointed at every evaluation (``out/.batched/<first name>+<K>.pt``, so an
+    interrupted group resumes where it stopped) and each finished run is written to ``out/<name>`` like a run of
+    :func:`ihlib.train.train`, without optimizer state (``names`` default: ``seed<seed>``).
+    """
     _check(configs)
+    names = names or [f"seed{cfg.seed}" for cfg in configs]
+    group_file = Path(out) / ".batched" / f"{names[0]}+{len(names)}.pt" if out is not None else None
     device = resolve_device(device)
     cfg0 = configs[0]
     task = config_task(cfg0)
@@ -70,9 +81,27 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
         model.load_state_dict({name: value[k].detach() for name, value in {**params, **buffers}.items()})
         return model.eval()
 
-    record(0, 0, [None] * len(configs))
-    step = 0
-    for epoch in range(1, cfg0.epochs + 1):
+    def checkpoint(epoch: int, step: int) -> None:
+        if group_file is not None:
+            save_checkpoint({"configs": [c.to_dict() for c in configs], "params": params, "buffers": buffers,
+                             "optimizer": optimizer.state_dict(), "histories": histories, "epoch": epoch,
+                             "step": step, "rng": _rng_state()}, group_file)
+
+    start_epoch, step = 0, 0
+    if group_file is not None and group_file.exists():
+        state = load_checkpoint(group_file)
+        if [TrainConfig.from_dict(c) for c in state["configs"]] != configs:
+            raise ValueError(f"{group_file} holds a batch of other runs; remove it or choose another output directory")
+        with torch.no_grad():
+            for name, value in {**state["params"], **state["buffers"]}.items():
+                {**params, **buffers}[name].copy_(value)
+        optimizer.load_state_dict(state["optimizer"])
+        histories[:], start_epoch, step = state["histories"], state["epoch"], state["step"]
+        _set_rng_state(state["rng"])
+    else:
+        record(0, 0, [None] * len(configs))
+        checkpoint(0, 0)
+    for epoch in range(start_epoch + 1, cfg0.epochs + 1):
         plans = [_batches(cfg, lengths_cpu[k], epoch - 1) for k, cfg in enumerate(configs)]
         totals = torch.zeros(len(configs), device=device)
         for i in range(len(plans[0])):
@@ -96,4 +125,11 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
             step += 1
         if epoch % cfg0.eval_every == 0 or epoch == cfg0.epochs:
             record(epoch, step, (totals / len(plans[0])).tolist())
-    return [Run(cfg, unstack(k), vocab, train_sets[k], test_sets[k], histories[k], {}) for k, cfg in enumerate(configs)]
+            checkpoint(epoch, step)
+    runs = [Run(cfg, unstack(k), vocab, train_sets[k], test_sets[k], histories[k], {}) for k, cfg in enumerate(configs)]
+    if group_file is not None:
+        revision = code_revision()
+        for name, run in zip(names, runs):
+            write_run(Path(out) / name, run.config, run.model, vocab, run.history, True, revision)
+        group_file.unlink()
+    return runs

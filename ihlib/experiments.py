@@ -17,6 +17,7 @@ from typing import Callable
 
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
+from .batched import train_batched
 from .grid import Converged, run_grid
 from .settings import get_scale, resolve_device
 from .tasks import IterativeTask
@@ -160,7 +161,7 @@ class Experiment:
     name: str
     description: str
     runs: Callable[[str], dict[str, TrainConfig]]
-    early_stop: bool = False  # stop each run once converged (rule: ihlib.grid.Converged)
+    early_stop: bool = False  # stop each run once converged (ihlib.grid.Converged; not in batched groups on a GPU)
     ship_weights: bool = True  # False: only config and history are shipped (sweeps whose chapters plot curves)
 
 
@@ -240,7 +241,7 @@ def histories(experiment: str, scale: str | None = None, runs: list[str] | None 
               configs: dict[str, TrainConfig] | None = None) -> dict[str, list[dict]]:
     """The evaluation histories of an experiment's runs (default all, or ``configs``: name -> config of runs not in
     the experiment's list, e.g. :func:`custom_transfer`): shipped or cached, the missing ones trained now (over
-    processes on a CPU, with the experiment's early stopping)."""
+    processes on a CPU, seeds batched on a GPU: see ``_train_all``)."""
     scale = get_scale(scale)
     if configs is None:
         configs = {name: _run_config(experiment, name, scale) for name in (runs or EXPERIMENTS[experiment].runs(scale))}
@@ -257,13 +258,28 @@ def histories(experiment: str, scale: str | None = None, runs: list[str] | None 
     return {name: found[name] for name in configs}
 
 
-def _train_all(configs: dict[str, TrainConfig], out: Path, early_stop: bool, device: str = "auto") -> None:
-    """Train ``configs`` into ``out``: a process grid on a CPU, one after another on a GPU."""
-    if resolve_device(device).type == "cpu" and len(configs) > 1:
-        run_grid(configs, out, workers=os.cpu_count() or 1, early_stop=early_stop)
-    else:
-        for run, cfg in configs.items():
-            train(cfg, out=out / run, device=device, until=Converged() if early_stop else None)
+def _train_all(configs: dict[str, TrainConfig], out: Path, early_stop: bool, device: str = "auto",
+               batched: bool | None = None) -> None:
+    """Train ``configs`` into ``out``.  On a CPU: a process grid.  On a GPU (or with ``batched``): the runs that differ
+    only by seed train together as one batched model (all their epochs: no early stopping), the others one by one."""
+    on_cpu = resolve_device(device).type == "cpu"
+    if on_cpu and not batched:
+        if len(configs) > 1:
+            run_grid(configs, out, workers=os.cpu_count() or 1, early_stop=early_stop)
+        else:
+            for run, cfg in configs.items():
+                train(cfg, out=out / run, device=device, until=Converged() if early_stop else None)
+        return
+    todo = {name: cfg for name, cfg in configs.items() if _finished_history(out / name, cfg) is None}
+    groups: dict[TrainConfig, list[str]] = {}
+    for name, cfg in todo.items():
+        alone = cfg.init_from is not None or bool(cfg.snapshot_epochs)  # what the batched trainer does not do
+        groups.setdefault(cfg if alone else replace(cfg, seed=0), []).append(name)
+    for names in groups.values():
+        if len(names) > 1:
+            train_batched([todo[n] for n in names], device=device, out=out, names=names)
+        else:
+            train(todo[names[0]], out=out / names[0], device=device, until=Converged() if early_stop else None)
 
 
 def load_or_train(experiment: str, run: str, scale: str | None = None, device: str = "auto",

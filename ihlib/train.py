@@ -233,6 +233,25 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def write_run(out: Path, cfg: TrainConfig, model: Transformer, vocab: Vocabulary, history: list[dict], finished: bool,
+              revision: str | None, optimizer: dict | None = None, rng: dict | None = None,
+              snapshots: dict[int, dict] | None = None, epoch: int | None = None, step: int | None = None,
+              seconds: float = 0.0) -> None:
+    """Write a run directory atomically: ``checkpoint.pt`` (weights, history, and what resuming needs when given:
+    optimizer and RNG state), ``config.json`` and ``history.csv``."""
+    state = {"version": __version__, "code_revision": revision, "config": cfg.to_dict(),
+             "model_config": model.cfg.to_dict(), "vocab": vocab.to_dict(), "model": model.state_dict(),
+             "history": history, "epoch": history[-1]["epoch"] if epoch is None else epoch,
+             "step": history[-1]["step"] if step is None else step, "seconds": seconds, "finished": finished,
+             "snapshots": {str(k): v for k, v in (snapshots or {}).items()}}
+    if optimizer is not None:
+        state.update(optimizer=optimizer, rng=rng)
+    save_checkpoint(state, out / "checkpoint.pt")
+    _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__,
+                                                 "code_revision": revision}, indent=2))
+    _write_text(out / "history.csv", _history_csv(history))
+
+
 def load_run(path: str | Path, device: str | torch.device = "cpu", task: IterativeTask | TaskMix | None = None,
              max_len: int | None = None) -> Run:
     """Rebuild a Run from a checkpoint file (or a run directory), with test data generated afresh."""
@@ -274,6 +293,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     resume = load_checkpoint(out / "checkpoint.pt") if out is not None and (out / "checkpoint.pt").exists() else None
     if resume is not None and replace(TrainConfig.from_dict(resume["config"]), epochs=cfg.epochs) != cfg:
         raise ValueError(f"{out} holds a run with a different config; choose another output directory")
+    if resume is not None and "optimizer" not in resume:
+        raise ValueError(f"{out} holds weights without optimizer state (a batched run): it cannot be resumed")
 
     set_seed(cfg.seed)
     model = _build_model(cfg, vocab, src, device)
@@ -294,17 +315,9 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
         _set_rng_state(resume["rng"])
 
     def checkpoint() -> None:
-        if out is None:
-            return
-        state = {"version": __version__, "code_revision": revision, "config": cfg.to_dict(), "model_config": model.cfg.to_dict(),
-                 "vocab": vocab.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "history": history, "epoch": epoch, "step": step, "seconds": seconds, "finished": finished,
-                 "rng": _rng_state(),
-                 "snapshots": {str(k): v for k, v in snapshots.items()}}
-        save_checkpoint(state, out / "checkpoint.pt")
-        _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__,
-                                                     "code_revision": revision}, indent=2))
-        _write_text(out / "history.csv", _history_csv(history))
+        if out is not None:
+            write_run(out, cfg, model, vocab, history, finished, revision, optimizer=optimizer.state_dict(),
+                      rng=_rng_state(), snapshots=snapshots, epoch=epoch, step=step, seconds=seconds)
 
     def record(loss: float | None) -> None:
         history.append({"epoch": epoch, "step": step, "seconds": round(seconds, 3), "loss": loss,

@@ -45,3 +45,36 @@ def test_grid_writes_results_resumes_and_stops_early(tmp_path):
     mtimes = {name: (tmp_path / name / "result.json").stat().st_mtime for name in configs}
     again = run_grid(configs, tmp_path, workers=2, early_stop=True, progress=False)
     assert again == first and all((tmp_path / n / "result.json").stat().st_mtime == t for n, t in mtimes.items())
+
+
+def test_batched_group_resumes_after_an_interruption_and_writes_loadable_runs(tmp_path, monkeypatch):
+    import ihlib.batched as batched
+    from ihlib.experiments import _train_all, read_history
+    from ihlib.train import load_run
+
+    configs = {f"s{s}": TrainConfig(**{**TINY.to_dict(), "seed": s, "epochs": 4}) for s in (0, 1)}
+    _train_all(configs, tmp_path / "whole", early_stop=False, device="cpu", batched=True)
+    calls, real = [], batched.evaluation_row
+
+    def fail_at_epoch_3(*args, **kwargs):  # one call per run per evaluation: epochs 0, 1, 2 pass, 3 fails
+        calls.append(1)
+        if len(calls) > 3 * len(configs):
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batched, "evaluation_row", fail_at_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        _train_all(configs, tmp_path / "cut", early_stop=False, device="cpu", batched=True)
+    assert list((tmp_path / "cut" / ".batched").iterdir()) and not (tmp_path / "cut" / "s0").exists()
+    monkeypatch.setattr(batched, "evaluation_row", real)
+    _train_all(configs, tmp_path / "cut", early_stop=False, device="cpu", batched=True)
+    assert not list((tmp_path / "cut" / ".batched").iterdir())
+    for name, cfg in configs.items():
+        whole, cut = load_run(tmp_path / "whole" / name), load_run(tmp_path / "cut" / name)
+        assert whole.config == cfg and len(whole.history) == 5
+        assert read_history(tmp_path / "cut" / name / "history.csv") == read_history(tmp_path / "whole" / name / "history.csv")
+        for key, value in whole.model.state_dict().items():
+            assert torch.equal(value, cut.model.state_dict()[key]), key
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        train(TrainConfig(**{**TINY.to_dict(), "seed": 0, "epochs": 6}), out=tmp_path / "whole" / "s0", device="cpu",
+              progress=False)

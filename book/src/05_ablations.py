@@ -20,9 +20,10 @@ import ihlib
 SCALE = ihlib.notebook_setup()
 
 # %%
-from ihlib.experiments import EXPERIMENTS, load_or_train
+from ihlib.experiments import EXPERIMENTS, histories, load_or_train
 
 names = list(EXPERIMENTS["ablations"].runs(SCALE))
+histories("ablations", SCALE)  # trains what is missing: over processes on a CPU, seeds batched on a GPU
 runs = {name: load_or_train("ablations", name, SCALE) for name in names}
 cells = sorted({name.rsplit("_s", 1)[0] for name in names}, key=lambda c: names.index(f"{c}_s0"))
 final = {name: run.history[-1] for name, run in runs.items()}
@@ -142,7 +143,7 @@ if SCALE == "cpu":
 from ihlib.viz import grid_heatmap
 
 grid_names = list(EXPERIMENTS["width_length"].runs(SCALE))
-grid = {name: load_or_train("width_length", name, SCALE).history[-1] for name in grid_names}
+grid = {name: h[-1] for name, h in histories("width_length", SCALE).items()}
 dims = sorted({int(n.split("_")[0][1:]) for n in grid_names})
 lmaxes = sorted({int(n.split("_")[1][1:]) for n in grid_names})
 
@@ -195,7 +196,6 @@ if SCALE == "cpu":
 # (same rule as the grid below).
 
 # %%
-from ihlib.experiments import histories
 from ihlib.viz import rise_epoch
 
 positional = histories("positional", SCALE)
@@ -283,7 +283,9 @@ if SCALE == "cpu":
 # in about 55 minutes on two cores, summing the times measured experiment by experiment (chapters 3 and 5 to 7).
 #
 # On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
-# to K separate runs up to floating-point noise (tested on CPU). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
+# to K separate runs up to floating-point noise (tested on CPU). On a GPU, `reproduce` and these chapters train the
+# runs that differ only by seed this way (checkpointed at every evaluation, so an interrupted group resumes; no
+# early stopping inside a group). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
 # *estimate* (not measured: no GPU here) that a step of one $d = 64$, $L_{max} = 8$ run is about 3 GFLOP, well under
 # a millisecond of arithmetic, while its hundred-odd kernel launches cost about a millisecond: batching K runs adds
 # arithmetic but no launches, so up to roughly 3–10 seeds should cost about as much as one, less for the paper's

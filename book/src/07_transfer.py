@@ -20,13 +20,12 @@ import ihlib
 SCALE = ihlib.notebook_setup()
 
 # %%
-from ihlib.experiments import SEEDS, histories, load_or_train
+from ihlib.experiments import SEEDS, histories
 
 seeds = SEEDS[SCALE]
-for s in seeds:  # the pretrained models must exist before fine-tuning from them
-    load_or_train("ablations", f"polynomial_cot_s{s}", SCALE)
-    load_or_train("ablations", f"parity_cot_s{s}", SCALE)
-scratch_runs = histories("ablations", SCALE, runs=[f"{task}_cot_s{s}" for task in ("parity", "polynomial") for s in seeds])
+# from scratch, and the models the transfer runs start from (trained first if missing)
+scratch_runs = histories("ablations", SCALE, runs=[f"{task}_cot_s{s}" for task in ("parity", "polynomial")
+                                                   for s in seeds])
 transfer = histories("transfer", SCALE)
 methods = {
     "from scratch": {s: scratch_runs[f"parity_cot_s{s}"] for s in seeds},
