@@ -72,7 +72,8 @@ def test_batched_group_resumes_after_an_interruption_and_writes_loadable_runs(tm
     for name, cfg in configs.items():
         whole, cut = load_run(tmp_path / "whole" / name), load_run(tmp_path / "cut" / name)
         assert whole.config == cfg and len(whole.history) == 5
-        assert read_history(tmp_path / "cut" / name / "history.csv") == read_history(tmp_path / "whole" / name / "history.csv")
+        assert read_history(tmp_path / "cut" / name / "history.csv") == \
+            read_history(tmp_path / "whole" / name / "history.csv")
         for key, value in whole.model.state_dict().items():
             assert torch.equal(value, cut.model.state_dict()[key]), key
     with pytest.raises(ValueError, match="cannot be resumed"):

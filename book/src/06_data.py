@@ -15,7 +15,8 @@
 #
 # **What it costs.** At the `cpu` scale the histories of these runs ship with `ihlib` (no weights: only the curves are
 # needed here); `python -m ihlib reproduce --scale cpu --experiment data` retrains the 15 runs, stopping each once
-# converged (test accuracy ≥ 0.99 for three evaluations in a row), in 9.3 minutes on two CPU cores.
+# converged (test accuracy ≥ 0.99 for three evaluations in a row), in 9 to 10 minutes on two CPU cores (two
+# retrainings gave the same histories, bit for bit).
 
 # %%
 import ihlib
@@ -70,10 +71,12 @@ def table(rows, unit):
 import matplotlib.pyplot as plt
 import numpy as np
 
-order = {"shuffled (recipe)": runs_of(reference, "polynomial_cot"), "length order (authors')": runs_of(data, "length_order")}
+order = {"shuffled (recipe)": runs_of(reference, "polynomial_cot"),
+         "length order (authors')": runs_of(data, "length_order")}
 colours = {"shuffled (recipe)": "#219ebc", "length order (authors')": "#e76f51"}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
-for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer2"], ["test accuracy", "layer-2 peakiness (→ x_t)"]):
+for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer2"],
+                          ["test accuracy", "layer-2 peakiness (→ x_t)"]):
     for label, runs in order.items():
         for i, h in enumerate(runs):
             ax.plot([r["epoch"] for r in h], [r[key] for r in h], color=colours[label], lw=1.5,
@@ -147,8 +150,8 @@ table(mix_reach, "epoch at which parity test accuracy first reaches 0.9")
 # * **Shuffle.** In the authors' length order no seed reaches 0.9 within 60 epochs (final test accuracy 0.18 to
 #   0.39), where shuffled batches get there in 24 to 34 epochs. Our reading: in length order every epoch ends with
 #   many steps on the longest sequences alone and starts again on the shortest, so what one length teaches is
-#   partly undone by the next; shuffled batches mix all lengths in every step. The paper's notes list this quirk of the authors' loader; its effect on their runs is not
-#   reported, so this is our measurement, not a comparison.
+#   partly undone by the next; shuffled batches mix all lengths in every step. The paper's notes list this quirk of
+#   the authors' loader; its effect on their runs is not reported, so this is our measurement, not a comparison.
 # * **Amount of data hardly matters here.** With a quarter of the data (256 sequences per length) or half, at the same
 #   number of optimiser steps, every seed still reaches full test accuracy, and the head appears after a similar
 #   number of steps (704 to 1,344, against 768 to 1,088 with the full data). Less data shows in one place: before
@@ -160,8 +163,8 @@ table(mix_reach, "epoch at which parity test accuracy first reaches 0.9")
 #   25 % copy; not within 60, 18, 14 with 50 % copy), although the mixes' heads end sharper (mean layer-2
 #   peakiness 0.83 with either mix, against 0.67 for pure parity) because copy sequences are solved by a clean
 #   head. Counted in parity sequences seen, half copy was faster for two seeds of three (18 and 14 epochs of half
-#   parity, against 14 and 12 of pure parity) and failed for the third: three seeds cannot settle it. The paper's notes mention the mixes as a
-#   data-curation ablation without a figure to compare with.
+#   parity, against 14 and 12 of pure parity) and failed for the third: three seeds cannot settle it. The paper's
+#   notes mention the mixes as a data-curation ablation without a figure to compare with.
 
 # %%
 def reached(rows, label):
