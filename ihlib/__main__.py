@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .checkpoint import CheckpointError
+from .experiments import EXPERIMENTS, reproduce
 from .train import TrainConfig, TrainingDiverged, load_run, train
 from .metrics import evaluate
 from .tasks import IterativeTask, parse_task
@@ -84,8 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="run the book's named experiments at a scale and save their results",
                        description="Train every run of the named experiments (all by default) at SCALE.")
     r.add_argument("--scale", choices=("smoke", "cpu", "paper"), required=True)
-    r.add_argument("--experiment", action="append", help="experiment name (repeatable; default: all)")
-    r.add_argument("--out", help="results directory (default: the shipped results for cpu, ./ihlib-results otherwise)")
+    r.add_argument("--experiment", action="append", choices=list(EXPERIMENTS),
+                   help="experiment to train (repeatable; default: all)")
+    r.add_argument("--out", help="also export the results here (default: into the package's shipped results at cpu "
+                                 "scale; other scales stay in $IHLIB_RESULTS, default ~/.cache/ihlib)")
     r.add_argument("--device", default="auto")
     return parser
 
@@ -129,7 +132,6 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
-    from .experiments import reproduce
     reproduce(args.scale, args.experiment, args.out, args.device)
 
 

@@ -114,6 +114,7 @@ def trained(tmp_path_factory):
     (["train", "--task-definition", "{missing}"], "cannot read task definition"),
     (["train", "--task-definition", "{plain}"], "cannot read task definition"),
     (["train", "--task-definition", "{partial}"], "not a task definition"),
+    (["reproduce", "--scale", "cpu", "--experiment", "sorting"], "invalid choice"),
 ])
 def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message):
     ckpt = trained / "checkpoint.pt"
