@@ -9,10 +9,11 @@
 # for polynomial iteration with CoT. Chapter 6 turns to the data (batch order, amount, task mixes).
 #
 # **What it costs.** At the `cpu` scale the runs ship with `ihlib`; retraining them (two processes, one per core)
-# with `python -m ihlib reproduce --scale cpu --experiment ablations` took about 14 minutes on two CPU cores,
-# `--experiment positional` (12 runs, stopped early once converged; only their curves ship) 10 to 12 minutes (two
-# retrainings gave the same histories, bit for bit) and `--experiment width_length` (36 runs, stopped early once
-# converged) about 10 minutes. At the `paper` scale each run is the paper's recipe: run this chapter on a GPU.
+# with `python -m ihlib reproduce --scale cpu --experiment ablations` took 14 to 16 minutes on two CPU cores,
+# `--experiment positional` (12 runs, stopped early once converged; only their curves ship) 10 to 12 minutes and
+# `--experiment width_length` (36 runs, stopped early once converged) 8.5 to 10 minutes. Each was retrained twice,
+# in different sessions: the same histories (and, where they ship, weights) bit for bit. At the `paper` scale each
+# run is the paper's recipe: run this chapter on a GPU.
 
 # %%
 import ihlib
@@ -281,7 +282,7 @@ if SCALE == "cpu":
 # a single run already gains 1.1× to 1.3× from its second thread, which a process grid cannot gain again, and two
 # processes slow each other by about 8%. Early stopping saved 1% to 7% on a d = 32 grid where most runs never
 # converge. With both, all 101 runs behind this book's `cpu` scale (`python -m ihlib reproduce --scale cpu`) retrain
-# in about 55 minutes on two cores, summing the times measured experiment by experiment (chapters 3 and 5 to 7).
+# in 52 to 57 minutes on two cores, summing the times measured experiment by experiment (chapters 3 and 5 to 7).
 #
 # On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
 # to K separate runs up to floating-point noise (tested on CPU). On a GPU, `reproduce` and these chapters train the
