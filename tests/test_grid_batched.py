@@ -5,9 +5,11 @@ import json
 import pytest
 import torch
 
+import ihlib.batched as batched
 from ihlib.batched import train_batched
+from ihlib.experiments import _train_all, read_history
 from ihlib.grid import Converged, run_grid
-from ihlib.train import TrainConfig, train
+from ihlib.train import TrainConfig, load_run, train
 
 TINY = TrainConfig(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=3, eval_every=1, order="shuffled",
                    padding=False, dropout=0.0, lr=3e-3)
@@ -48,9 +50,6 @@ def test_grid_writes_results_resumes_and_stops_early(tmp_path):
 
 
 def test_batched_group_resumes_after_an_interruption_and_writes_loadable_runs(tmp_path, monkeypatch):
-    import ihlib.batched as batched
-    from ihlib.experiments import _train_all, read_history
-    from ihlib.train import load_run
 
     configs = {f"s{s}": TrainConfig(**{**TINY.to_dict(), "seed": s, "epochs": 4}) for s in (0, 1)}
     _train_all(configs, tmp_path / "whole", early_stop=False, device="cpu", batched=True)

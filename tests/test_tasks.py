@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from ihlib.tasks import (EOI, EOS, IterativeTask, TaskMix, Vocabulary, copy_task, encode, get_task, make_dataset,
                          parity_task, parse_task, polynomial_task, sequence_length)
+from ihlib.train import TrainConfig, train
 
 VOCAB = Vocabulary()
 bits = st.lists(st.integers(0, 1), min_size=1, max_size=20)
@@ -92,12 +93,12 @@ def test_a_task_round_trips_through_its_definition(task):
 
 
 def test_mix_rows_report_each_task_accuracy():
-    from ihlib.train import TrainConfig, train
     run = train(TrainConfig(task="copy:0.5+parity:0.5", max_len=3, n_per_length=16, dim=16, batch_size=16, epochs=1,
                             eval_every=1), device="cpu", progress=False)
     row = run.history[-1]
     assert 0 <= row["test_accuracy_copy"] <= 1 and 0 <= row["test_accuracy_parity"] <= 1
-    assert row["test_accuracy"] == pytest.approx((row["test_accuracy_copy"] + row["test_accuracy_parity"]) / 2)  # equal shares
+    equal_shares_mean = (row["test_accuracy_copy"] + row["test_accuracy_parity"]) / 2
+    assert row["test_accuracy"] == pytest.approx(equal_shares_mean)
 
 
 @pytest.mark.parametrize("bad", [

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from ihlib.checkpoint import load_checkpoint
+from ihlib.tasks import IterativeTask, Vocabulary, parity_task
 from ihlib.train import TrainConfig, load_run, train
 
 TINY = dict(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2)
@@ -139,7 +140,6 @@ def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message)
 
 
 def test_train_cli_on_a_task_definition_file(tmp_path):
-    from ihlib.tasks import IterativeTask
     mod3 = IterativeTask("mod3", (0, 1, 2), (0, 1, 2), lambda s, x: (s + 2 * x) % 3)
     (tmp_path / "mod3.json").write_text(json.dumps(mod3.to_dict()))
     cli("train", "--task-definition", tmp_path / "mod3.json", "--max-len", 3, "--n-per-length", 16, "--dim", 16,
@@ -164,7 +164,6 @@ def test_different_config_in_same_directory_is_refused(trained):
 
 
 def test_fine_tuning_on_a_custom_task_keeps_the_rows_of_known_tokens(trained, tmp_path):
-    from ihlib.tasks import IterativeTask, Vocabulary
     custom = IterativeTask("mod3", (0, 1, 2), (0, 1, 2), lambda s, x: (s + x) % 3)
     cfg = TrainConfig(**{**TINY, "task": "mod3"}, task_definition=custom.to_dict(),
                       init_from=str(trained / "checkpoint.pt"), only_mlp2=True)
@@ -180,7 +179,6 @@ def test_fine_tuning_on_a_custom_task_keeps_the_rows_of_known_tokens(trained, tm
 
 
 def test_a_task_definition_must_name_the_task():
-    from ihlib.tasks import parity_task
     with pytest.raises(ValueError, match="defines 'parity'"):
         TrainConfig(task="copy", task_definition=parity_task().to_dict())
 
