@@ -21,7 +21,7 @@ from .batched import train_batched
 from .grid import Converged, run_grid
 from .settings import get_scale, resolve_device
 from .tasks import IterativeTask
-from .train import Run, TrainConfig, load_run, train
+from .train import Run, TrainConfig, load_run, run_record, train
 
 SHIPPED = Path(__file__).parent / "results"
 
@@ -203,9 +203,7 @@ def export(run_dir: Path, dest: Path, weights: bool = True) -> None:
         save_checkpoint(state, dest / "checkpoint.pt")
     else:
         (dest / "checkpoint.pt").unlink(missing_ok=True)  # weights of an earlier export would no longer match
-    (dest / "config.json").write_text(json.dumps({**state["config"], "ihlib_version": state["version"],
-                                                  "code_revision": state.get("code_revision"),
-                                                  "finished": state.get("finished", True)}, indent=2))
+    (dest / "config.json").write_text(run_record(state))
     (dest / "history.csv").write_text((run_dir / "history.csv").read_text())
 
 
@@ -216,25 +214,21 @@ def read_history(path: Path) -> list[dict]:
                 for row in csv.DictReader(f)]
 
 
-def _finished_history(directory: Path, cfg: TrainConfig) -> list[dict] | None:
-    """The history in ``directory`` if it holds a finished run of exactly ``cfg``."""
+def _holds_finished(directory: Path, cfg: TrainConfig) -> bool:
+    """Whether ``directory`` holds a finished run of exactly ``cfg``, as its ``config.json`` records."""
     path = directory / "config.json"
     if not path.exists() or not (directory / "history.csv").exists():
-        return None
+        return False
     recorded = json.loads(path.read_text())
     if TrainConfig.from_dict(recorded) != cfg:
-        return None
+        return False
     if "finished" in recorded:
-        return read_history(directory / "history.csv") if recorded["finished"] else None
-    checkpoint = directory / "checkpoint.pt"  # config.json written during training, or before runs recorded it
-    if not checkpoint.exists() or not _finished(load_checkpoint(checkpoint), cfg):
-        return None
-    return read_history(directory / "history.csv")
-
-
-def _finished(state: dict, cfg: TrainConfig) -> bool:
-    """Whether a checkpoint holds a finished run (runs made before the flag existed: all epochs done)."""
-    return state.get("finished", state["epoch"] == cfg.epochs)
+        return recorded["finished"]
+    checkpoint = directory / "checkpoint.pt"  # written before config.json recorded it: the checkpoint knows
+    if not checkpoint.exists():
+        return False
+    state = load_checkpoint(checkpoint)
+    return state.get("finished", state["epoch"] == cfg.epochs)  # older still: all epochs done
 
 
 def histories(experiment: str, scale: str | None = None, runs: list[str] | None = None,
@@ -245,17 +239,18 @@ def histories(experiment: str, scale: str | None = None, runs: list[str] | None 
     scale = get_scale(scale)
     if configs is None:
         configs = {name: _run_config(experiment, name, scale) for name in (runs or EXPERIMENTS[experiment].runs(scale))}
-    found = {}
-    for name, cfg in configs.items():
-        for directory in (SHIPPED / scale / experiment / name, results_dir(scale) / experiment / name):
-            if (history := _finished_history(directory, cfg)) is not None:
-                found[name] = history
-                break
+    found = {name: d for name, cfg in configs.items() if (d := _finished_dir(experiment, name, cfg, scale))}
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
         _train_all(missing, results_dir(scale) / experiment, EXPERIMENTS[experiment].early_stop)
-        found.update({name: read_history(results_dir(scale) / experiment / name / "history.csv") for name in missing})
-    return {name: found[name] for name in configs}
+        found.update({name: results_dir(scale) / experiment / name for name in missing})
+    return {name: read_history(found[name] / "history.csv") for name in configs}
+
+
+def _finished_dir(experiment: str, run: str, cfg: TrainConfig, scale: str) -> Path | None:
+    """Where a finished run of ``cfg`` lies: shipped with the package, else cached in :func:`results_dir`."""
+    return next((d for d in (SHIPPED / scale / experiment / run, results_dir(scale) / experiment / run)
+                 if _holds_finished(d, cfg)), None)
 
 
 def _train_all(configs: dict[str, TrainConfig], out: Path, early_stop: bool, device: str = "auto",
@@ -270,7 +265,7 @@ def _train_all(configs: dict[str, TrainConfig], out: Path, early_stop: bool, dev
             for run, cfg in configs.items():
                 train(cfg, out=out / run, device=device, until=Converged() if early_stop else None)
         return
-    todo = {name: cfg for name, cfg in configs.items() if _finished_history(out / name, cfg) is None}
+    todo = {name: cfg for name, cfg in configs.items() if not _holds_finished(out / name, cfg)}
     groups: dict[TrainConfig, list[str]] = {}
     for name, cfg in todo.items():
         alone = cfg.init_from is not None or bool(cfg.snapshot_epochs)  # what the batched trainer does not do
@@ -288,11 +283,8 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
     scale = get_scale(scale)
     cfg = _run_config(experiment, run, scale)
     for directory in (SHIPPED / scale / experiment / run, results_dir(scale) / experiment / run):
-        path = directory / "checkpoint.pt"
-        if path.exists():
-            state = load_checkpoint(path)
-            if TrainConfig.from_dict(state["config"]) == cfg and _finished(state, cfg):
-                return load_run(path, device=device)
+        if (directory / "checkpoint.pt").exists() and _holds_finished(directory, cfg):
+            return load_run(directory, device=device)
     return train(cfg, out=results_dir(scale) / experiment / run, device=device, progress=progress)
 
 

@@ -233,6 +233,13 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def run_record(state: dict) -> str:
+    """``config.json`` of a run from its checkpoint state: the config, the ihlib version and git revision that made
+    it, and whether it has finished."""
+    return json.dumps({**state["config"], "ihlib_version": state["version"],
+                       "code_revision": state.get("code_revision"), "finished": state.get("finished", True)}, indent=2)
+
+
 def write_run(out: Path, cfg: TrainConfig, model: Transformer, vocab: Vocabulary, history: list[dict], finished: bool,
               revision: str | None, optimizer: dict | None = None, rng: dict | None = None,
               snapshots: dict[int, dict] | None = None, epoch: int | None = None, step: int | None = None,
@@ -247,8 +254,7 @@ def write_run(out: Path, cfg: TrainConfig, model: Transformer, vocab: Vocabulary
     if optimizer is not None:
         state.update(optimizer=optimizer, rng=rng)
     save_checkpoint(state, out / "checkpoint.pt")
-    _write_text(out / "config.json", json.dumps({**cfg.to_dict(), "ihlib_version": __version__,
-                                                 "code_revision": revision}, indent=2))
+    _write_text(out / "config.json", run_record(state))
     _write_text(out / "history.csv", _history_csv(history))
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
+from IPython.display import Markdown
 import numpy as np
 import torch
 from matplotlib import animation
@@ -144,6 +145,13 @@ def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | No
     right.legend(fontsize=7, loc="center right")
     fig.suptitle(title)
     return fig
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence], title: str = "", note: str = "") -> Markdown:
+    """A table for a notebook output: a bold ``title`` above, an italic ``note`` below; cells shown with ``str``."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return Markdown((f"**{title}**\n\n" if title else "") + "\n".join(lines) + (f"\n\n*{note}*" if note else ""))
 
 
 def rise_epoch(history: Sequence[dict], key: str, level: float = 0.5) -> int | None:

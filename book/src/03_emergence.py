@@ -41,7 +41,7 @@ print(f"training time: polynomial {poly.history[-1]['seconds']:.0f} s, parity {p
 
 # %%
 import matplotlib.pyplot as plt
-from ihlib.viz import plot_training, rise_epoch
+from ihlib.viz import markdown_table, plot_training, rise_epoch
 
 h = poly.history
 rise_acc, rise_head = rise_epoch(h, "test_accuracy"), rise_epoch(h, "peakiness_layer2")
@@ -166,12 +166,10 @@ rows = []
 for name, run in [("polynomial", poly), ("parity", parity)]:
     last = run.history[-1]
     acc_p, peak_p = paper[name]
-    rows.append(f"| {name} | {last['test_accuracy']:.2f} | {acc_p if acc_p else 'slower; 0.73 after 250 epochs'} | "
-                f"{last['peakiness_layer2']:.2f} | {peak_p} |")
-from IPython.display import Markdown
-
-Markdown("| task | test accuracy (ours) | test accuracy (paper) | layer-2 peakiness (ours) | layer-2 peakiness (paper) |\n"
-         "|---|---|---|---|---|\n" + "\n".join(rows))
+    rows.append([name, f"{last['test_accuracy']:.2f}", acc_p if acc_p else "slower; 0.73 after 250 epochs",
+                 f"{last['peakiness_layer2']:.2f}", peak_p])
+markdown_table(["task", "test accuracy (ours)", "test accuracy (paper)", "layer-2 peakiness (ours)",
+                "layer-2 peakiness (paper)"], rows)
 
 # %%
 poly_090, parity_090 = rise_epoch(h, "test_accuracy", 0.9), rise_epoch(hp, "test_accuracy", 0.9)

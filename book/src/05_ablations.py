@@ -63,16 +63,14 @@ fig.suptitle(f"Final metrics per setting (L_max = {cfg.max_len}, d = {cfg.dim}, 
 plt.show()
 
 # %%
-from IPython.display import Markdown
+from ihlib.viz import markdown_table
 
-rows = []
-for cell in cells:
-    seeds = [n for n in names if n.startswith(cell + "_s")]
-    fmt = lambda key: ", ".join(f"{final[n][key]:.2f}" for n in seeds)
-    rows.append(f"| {labels[cell].replace(chr(10), ' ')} | {fmt('test_accuracy')} | {fmt('train_accuracy')} | "
-                f"{fmt('peakiness_layer1')} | {fmt('peakiness_layer2')} |")
-Markdown("| setting | test accuracy | train accuracy | peakiness layer 1 | peakiness layer 2 |\n|---|---|---|---|---|\n"
-         + "\n".join(rows))
+keys = ["test_accuracy", "train_accuracy", "peakiness_layer1", "peakiness_layer2"]
+shown = lambda v: "—" if np.isnan(v) else f"{v:.2f}"  # no pattern to measure: no CoT, or no layer 2
+markdown_table(["setting", "test accuracy", "train accuracy", "peakiness layer 1", "peakiness layer 2"],
+               [[labels[cell].replace("\n", " ")] + [", ".join(shown(final[n][key]) for n in names
+                                                           if n.startswith(cell + "_s")) for key in keys]
+                for cell in cells], note="—: not defined (no CoT token to attend from, or no layer 2)")
 
 # %% [markdown]
 # ## Without CoT: polynomial stays at chance, parity does not
@@ -232,10 +230,10 @@ plt.show()
 
 pos_reach = {(kind, p): [rise_epoch(h, "test_accuracy", 0.9) for h in pos_cell(kind, p)] for kind in kinds
              for p in pos_dims}
-Markdown("**Epoch at which test accuracy first reaches 0.9** (— : not within the run)\n\n| positions | "
-         + " | ".join(f"pos_dim {p}" for p in pos_dims) + " |\n|---|" + "---|" * len(pos_dims) + "\n"
-         + "\n".join(f"| {kind} | " + " | ".join(", ".join("—" if e is None else str(e) for e in pos_reach[kind, p])
-                                                  for p in pos_dims) + " |" for kind in kinds))
+markdown_table(["positions"] + [f"pos_dim {p}" for p in pos_dims],
+               [[kind] + [", ".join("—" if e is None else str(e) for e in pos_reach[kind, p]) for p in pos_dims]
+                for kind in kinds],
+               title="Epoch at which test accuracy first reaches 0.9", note="—: not within the run")
 
 # %% [markdown]
 # **What the sweep says** (at the `cpu` scale, $d = 64$, $L_{max} = 8$; checked below):

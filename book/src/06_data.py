@@ -45,8 +45,7 @@ def runs_of(source, cell):
 # parity's own test accuracy). A run that never gets there within its budget is marked "not within" its last epoch.
 
 # %%
-from IPython.display import Markdown
-from ihlib.viz import rise_epoch
+from ihlib.viz import markdown_table, rise_epoch
 
 
 def first_at(history, key="test_accuracy", level=0.9, axis="epoch"):
@@ -56,10 +55,10 @@ def first_at(history, key="test_accuracy", level=0.9, axis="epoch"):
 
 
 def table(rows, unit):
-    head = f"| data | {' | '.join(f'seed {s}' for s in seeds)} |\n|---|" + "---|" * len(seeds) + "\n"
-    return Markdown(head + "\n".join(
-        f"| {label} | " + " | ".join(str(v) if v is not None else f"not within {last}" for v, last in values) + " |"
-        for label, values in rows.items()) + f"\n\n*{unit}*")
+    """One row per kind of data, one column per seed: (value, last) pairs, value None for "not within last"."""
+    return markdown_table(["data"] + [f"seed {s}" for s in seeds],
+                          [[label] + [v if v is not None else f"not within {last}" for v, last in values]
+                           for label, values in rows.items()], note=unit)
 
 
 # %% [markdown]

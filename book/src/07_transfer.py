@@ -63,19 +63,16 @@ def plot_methods(methods, task, title):
 plot_methods(methods, "parity", "Transfer from polynomial iteration to parity (one line per seed)")
 
 # %%
-from IPython.display import Markdown
-from ihlib.viz import rise_epoch
+from ihlib.viz import markdown_table, rise_epoch
 
 
 def reach_table(methods, title):
     """Epoch at which test accuracy first reaches 0.9, per method and seed, as a table (and as a dict)."""
     reach = {method: {s: rise_epoch(h, "test_accuracy", 0.9) for s, h in runs.items()}
              for method, runs in methods.items()}
-    lines = [f"| {method} | " + " | ".join(str(reach[method][s]) if reach[method][s] is not None
-                                            else f"not within {runs[s][-1]['epoch']}" for s in seeds) + " |"
-             for method, runs in methods.items()]
-    return reach, Markdown(f"**{title}**\n\n| method | " + " | ".join(f"seed {s}" for s in seeds) + " |\n|---|"
-                           + "---|" * len(seeds) + "\n" + "\n".join(lines))
+    rows = [[method] + [reach[method][s] if reach[method][s] is not None else f"not within {runs[s][-1]['epoch']}"
+                        for s in seeds] for method, runs in methods.items()]
+    return reach, markdown_table(["method"] + [f"seed {s}" for s in seeds], rows, title=title)
 
 
 reach, shown = reach_table(methods, "Epoch at which parity test accuracy first reaches 0.9")
@@ -158,7 +155,8 @@ if SCALE == "cpu":
 #
 # Any finite $s_t = F(s_{t-1}, x_t)$ is an iterative task. Here is one the models have never seen: a **running sum
 # mod 5** (parity is the running sum mod 2), over the inputs 0..4. Change `step` (or the alphabets) and run the chapter
-# again: the runs below are then trained anew (about 5 minutes at the `cpu` scale on two cores) instead of loaded.
+# again: the runs below are then trained anew instead of loaded (they are 9 of the 18 runs that took 7.5 minutes
+# above, so expect a few minutes at the `cpu` scale on two cores; we did not time them on their own).
 
 # %%
 from ihlib import IterativeTask, Vocabulary, make_dataset
