@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError
 from .experiments import EXPERIMENTS, reproduce
-from .train import TrainConfig, TrainingDiverged, load_run, train
+from .train import PRECISIONS, TrainConfig, TrainingDiverged, load_run, train
 from .metrics import evaluate
 from .tasks import IterativeTask, parse_task
 
@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=d.dropout, help="embedding dropout (default %(default)s)")
     t.add_argument("--pos-emb", choices=("learned", "frozen"), default=d.pos_emb, help="positional embedding")
     t.add_argument("--pos-dim", type=_positive(int), default=None, help="put positions on the first POS_DIM coordinates only")
+    t.add_argument("--pre-ln-block", action="store_true",
+                   help="the textbook pre-LN block x + attn(ln1(x)) instead of the authors' (which normalises the "
+                        "residual stream before attention)")
+    t.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help="fp32, or bf16 autocast of the training steps (default %(default)s)")
     t.add_argument("--init-from", metavar="CHECKPOINT", help="fine-tune the weights of this checkpoint")
     t.add_argument("--only-mlp2", action="store_true", help="with --init-from: train only the layer-2 MLP")
     t.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, ...")
@@ -90,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="also export the results here (default: into the package's shipped results at cpu "
                                  "scale; other scales stay in $IHLIB_RESULTS, default ~/.cache/ihlib)")
     r.add_argument("--device", default="auto")
+    r.add_argument("--workers", type=_positive(int), default=None,
+                   help="CPU processes training runs side by side, one thread each (default: one per core)")
     return parser
 
 
@@ -114,7 +121,8 @@ def _train(args: argparse.Namespace) -> None:
                       lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup,
                       batch_size=args.batch_size, eval_every=args.eval_every,
                       order=args.order, padding=not args.no_padding, seed=args.seed, init_from=args.init_from,
-                      only_mlp2=args.only_mlp2)
+                      only_mlp2=args.only_mlp2, normalize_residual=not args.pre_ln_block,
+                      precision=args.precision)
     run = train(cfg, out=args.out, device=args.device, progress=False if args.no_progress else None)
     last = run.history[-1]
     print(f"epoch {last['epoch']}: test accuracy {last['test_accuracy']:.3f}, layer-2 peakiness "
@@ -132,7 +140,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
-    reproduce(args.scale, args.experiment, args.out, args.device)
+    reproduce(args.scale, args.experiment, args.out, args.device, args.workers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from .metrics import target_mask
-from .model import ModelConfig, Transformer
+from .model import Transformer
 from .checkpoint import load_checkpoint, save_checkpoint
 from .settings import code_revision, resolve_device, set_seed
 from .tasks import TaskMix, Vocabulary, make_dataset
-from .train import (Run, TrainConfig, _batches, _lr_at, _rng_state, _set_rng_state, config_task, evaluation_row,
+from .train import (Run, TrainConfig, _batches, autocast, _lr_at, _rng_state, _set_rng_state, config_task, evaluation_row,
                     mix_tokens, write_run)
 
 
@@ -50,8 +50,7 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
     cfg0 = configs[0]
     task = config_task(cfg0)
     vocab = Vocabulary.for_tasks(task.tasks if isinstance(task, TaskMix) else (task,))
-    mcfg = ModelConfig(vocab.size, cfg0.seq_len - 1, cfg0.dim, cfg0.n_layers, cfg0.n_heads, dropout=cfg0.dropout,
-                       pos_emb=cfg0.pos_emb, pos_dim=cfg0.pos_dim, init_std=cfg0.init_std)
+    mcfg = cfg0.model_config(vocab.size)
     models, train_sets, test_sets = [], [], []
     for cfg in configs:
         set_seed(cfg.seed)  # the same initialisation as train(cfg)
@@ -109,7 +108,8 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
             tokens = torch.stack([train_sets[k].tokens[plan[i][0].to(device), :width] for k, plan in enumerate(plans)])
             lengths = torch.stack([train_sets[k].lengths[plan[i][0].to(device)] for k, plan in enumerate(plans)])
             own = torch.tensor([plan[i][1] for plan in plans], device=device)
-            logits = batched_logits(params, buffers, tokens[:, :, :-1])
+            with autocast(cfg0, device):
+                logits = batched_logits(params, buffers, tokens[:, :, :-1]).float()
             positions = torch.arange(width - 1, device=device)
             valid = torch.stack([target_mask(lengths[k], width - 1) for k in range(len(configs))])
             valid &= positions[None, None, :] < (own[:, None, None] - 1)  # a run's own batch width, as alone

@@ -58,8 +58,8 @@ class Layout:
 
 
 def mlp_units(task: IterativeTask, max_len: int) -> tuple[int, int]:
-    """Hidden units the two lookup tables need: (layer 1: position pairs, layer 2: (state, input) pairs + 1 + |X|)."""
-    return max_len * (max_len + 3) // 2, len(task.states) * len(task.inputs) + len(task.inputs) + 1
+    """Hidden units the two lookup tables need: (layer 1: position pairs, layer 2: (state, input) pairs + |X| + 2)."""
+    return max_len * (max_len + 3) // 2, len(task.states) * len(task.inputs) + len(task.inputs) + 2
 
 
 def min_exact_width(vocab: Vocabulary, max_len: int) -> int:
@@ -105,7 +105,8 @@ def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = No
     if mlp_ratio is not None and mlp_ratio < needed:
         raise ValueError(f"mlp_ratio {mlp_ratio} is too small: the lookup tables need {max(units1, units2)} units")
     mlp_ratio = mlp_ratio or needed
-    model = Transformer(ModelConfig(vocab.size, n_pos, dim, n_layers=2, n_heads=1, mlp_ratio=mlp_ratio, dropout=0.0))
+    model = Transformer(ModelConfig(vocab.size, n_pos, dim, n_layers=2, n_heads=1, mlp_ratio=mlp_ratio, dropout=0.0,
+                                    normalize_residual=False))
     q = feature_directions(dim, lay.size, seed)                        # (d, m): logical feature -> residual direction
     s = math.sqrt(dim) / C                                     # LayerNorm output ~ s * z for logical content z
     read = lambda name, i=0: q[:, lay.index(name, i)] / s      # reads feature (name, i) off LayerNorm's output
@@ -144,7 +145,8 @@ def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = No
     for t in range(vocab.size):
         qkv[2 * dim + t] = read("token", t)
         out[:, t] = q[:, lay.index("x", t)]
-    # layer 2 MLP: unit (s_{t-1}, x_t) -> F(s_{t-1}, x_t); (EoI, x_1) -> y_1; x = EoI (past the last input) -> EoS
+    # layer 2 MLP: unit (s_{t-1}, x_t) -> F(s_{t-1}, x_t); (EoI, x_1) -> y_1; x = EoI (past the last input) -> EoS;
+    # token EoS -> EoS
     fc, proj = w["blocks.1.mlp.fc.weight"], w["blocks.1.mlp.proj.weight"]
     rules = [(vocab.value_token(s), vocab.value_token(x), vocab.value_token(int(task._table[s, x])))
              for s in task.states for x in task.inputs]
@@ -154,6 +156,8 @@ def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = No
         proj[:, unit] = q[:, lay.index("out", y)] / (0.5 * ALPHA)
     fc[len(rules)] = ALPHA * (read("x", EOI) - 0.5 * bias)
     proj[:, len(rules)] = q[:, lay.index("out", EOS)] / (0.5 * ALPHA)
+    fc[len(rules) + 1] = ALPHA * (read("token", EOS) - 0.5 * bias)  # the EoS padding of a batch: EoS again
+    proj[:, len(rules) + 1] = q[:, lay.index("out", EOS)] / (0.5 * ALPHA)
     for t in range(vocab.size):
         w["unembed.weight"][t] = ZETA * read("out", t)
     model.load_state_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in w.items()})

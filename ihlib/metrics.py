@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .tasks import SequenceSet
+from .tasks import SequenceSet, sequence_length
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,22 @@ def target_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
 
 @dataclass
 class Evaluation:
-    """Per-length accuracy and attention statistics from one forward pass over a dataset."""
+    """Per-length accuracy, scored two ways, and attention statistics from one forward pass over a dataset.
+
+    ``accuracy`` is the authors' score: every target after EoI is right, up to the dataset's padded width
+    2 L_max + 3 (the CoT tokens and the whole EoS tail).  ``accuracy_to_eos`` stops at the first EoS (the CoT tokens
+    and the closing EoS).  The first is never above the second.
+    """
 
     accuracy: dict[int, float]
+    accuracy_to_eos: dict[int, float]
     attention: dict[int, dict[int, AttentionStats]]  # layer (1 or 2) -> length -> stats
 
     def summary(self) -> dict[str, float]:
-        """Averages over the reported lengths (4..L_max): accuracy, and peakiness/mean/invariance per layer."""
+        """Averages over the reported lengths (4..L_max): both accuracies, and peakiness/mean/invariance per layer."""
         lengths = reported_lengths(max(self.accuracy))
-        out = {"accuracy": float(np.mean([self.accuracy[n] for n in lengths]))}
+        out = {"accuracy": float(np.mean([self.accuracy[n] for n in lengths])),
+               "accuracy_to_eos": float(np.mean([self.accuracy_to_eos[n] for n in lengths]))}
         for layer in (1, 2):
             for stat in ("peakiness", "mean", "invariance"):
                 values = [getattr(self.attention[layer][n], stat) for n in lengths] if layer in self.attention else []
@@ -89,7 +96,9 @@ class Evaluation:
 def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) -> Evaluation:
     """Teacher-forced whole-sequence exact match after EoI, per length, and (if asked) the attention statistics.
 
-    Each length is cut to its own 2L+3 tokens, so accuracy counts the CoT tokens and the closing EoS.  With several
+    Every sequence is read at the dataset's padded width, as the authors score it; the causal mask makes the
+    predictions up to the first EoS, and the attention maps there, the same as on the sequence cut to 2L+3 tokens,
+    so ``accuracy_to_eos`` and the attention statistics come from the same pass.  With several
     heads in a layer, the head that best matches the pattern (highest peakiness) is reported.  Without CoT there is
     no CoT token to attend from: no attention statistics (NaN in the summary).
     """
@@ -97,11 +106,12 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
     was_training = model.training
     model.eval()
     accuracy: dict[int, float] = {}
+    to_eos: dict[int, float] = {}
     stats: dict[int, dict[int, AttentionStats]] = {}
     n_layers = min(2, len(model.blocks))
     try:
         for length in range(1, data.max_len + 1):
-            seq = data.of_length(length)
+            seq = data.tokens[data.lengths == length]
             if len(seq) == 0:
                 continue
             logits, maps = model(seq[:, :-1], return_attention=attention)
@@ -109,10 +119,11 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
             mask = target_mask(lengths, seq.shape[1] - 1)
             correct = (logits.argmax(-1) == seq[:, 1:]) | ~mask
             accuracy[length] = float(correct.all(dim=1).double().mean())
+            to_eos[length] = float(correct[:, : sequence_length(length, data.cot) - 1].all(dim=1).double().mean())
             for layer in range(1, n_layers + 1) if attention else ():
                 heads = [attention_stats(maps[layer - 1][:, h].float(), length, layer)
                          for h in range(maps[layer - 1].shape[1])]
                 stats.setdefault(layer, {})[length] = max(heads, key=lambda s: s.peakiness)
     finally:
         model.train(was_training)
-    return Evaluation(accuracy, stats)
+    return Evaluation(accuracy, to_eos, stats)

@@ -1,7 +1,12 @@
-"""The paper's decoder-only transformer: pre-LayerNorm blocks without biases, GELU MLP, learned positions.
+"""The paper's decoder-only transformer: LayerNorm blocks without biases, GELU MLP, learned positions.
 
-Attention maps are computed only when asked for (``return_attention=True``); training takes PyTorch's fused
-``scaled_dot_product_attention`` path.
+Two blocks are offered (``ModelConfig.normalize_residual``).  The authors' block normalises the residual stream
+itself before attention, ``x = ln1(x); x = x + attn(x); x = x + mlp(ln2(x))`` (notes §2); the textbook pre-LN block
+keeps it, ``x = x + attn(ln1(x)); x = x + mlp(ln2(x))``.
+
+Attention maps are computed only when asked for (``return_attention=True``).  On a GPU training takes PyTorch's fused
+``scaled_dot_product_attention``; on a CPU plain matmuls, which we measured faster at these sequence lengths
+(benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from torch import nn
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of one model.  Defaults are the paper's: 2 layers, 1 head, d = 128, learned positions.
+    """Architecture of one model.  Defaults are the paper's: 2 layers, 1 head, d = 128, learned positions, the
+    authors' block (``normalize_residual=True``; False gives the textbook pre-LN block).
+
+    Frozen positions are drawn like learned ones, from N(0, 1) (PyTorch's ``nn.Embedding`` default, as the authors
+    do), and never trained.
 
     ``init_std=None`` keeps PyTorch's default initialisation (N(0, 1) embeddings, uniform linear layers); a number
     draws every weight matrix and embedding from N(0, init_std^2) instead (GPT-2 uses 0.02).  We measured the head
@@ -33,6 +42,7 @@ class ModelConfig:
     pos_emb: str = "learned"
     pos_dim: int | None = None
     init_std: float | None = None
+    normalize_residual: bool = True
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "n_positions", "dim", "n_layers", "n_heads", "mlp_ratio"):
@@ -50,6 +60,11 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        """A recorded config; records written before ``normalize_residual`` existed are of the pre-LN block."""
+        return cls(**{"normalize_residual": False, **d})
+
 
 class Attention(nn.Module):
     """Causal multi-head self-attention scaled by 1/sqrt(head dim), no biases."""
@@ -63,11 +78,12 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        if return_attention:
+        if return_attention or x.device.type == "cpu":  # on a CPU the fused kernel is slower at these lengths
             scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
             attn = scores.masked_fill(mask, float("-inf")).softmax(-1)
-            y = attn @ v
+            y = attn.to(v.dtype) @ v
+            attn = attn if return_attention else None
         else:
             attn = None
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -87,17 +103,22 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm residual block: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Residual block: ``x = ln1(x)`` first if ``normalize_residual`` (the authors'), then x + attn(ln1(x)) and
+    x + mlp(ln2(x))."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
+        self.normalize_residual = cfg.normalize_residual
         self.ln1 = nn.LayerNorm(cfg.dim, bias=False)
         self.attn = Attention(cfg)
         self.ln2 = nn.LayerNorm(cfg.dim, bias=False)
         self.mlp = MLP(cfg)
 
     def forward(self, x: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        a, attn = self.attn(self.ln1(x), return_attention)
+        h = self.ln1(x)
+        if self.normalize_residual:
+            x = h
+        a, attn = self.attn(h, return_attention)
         x = x + a
         return x + self.mlp(self.ln2(x)), attn
 
@@ -117,8 +138,7 @@ class Transformer(nn.Module):
         for module in self.modules():  # init_std=None keeps PyTorch's defaults (N(0, 1) embeddings)
             if isinstance(module, (nn.Linear, nn.Embedding)) and cfg.init_std is not None:
                 nn.init.normal_(module.weight, std=cfg.init_std)
-        if cfg.pos_emb == "frozen":
-            nn.init.normal_(self.pos_emb.weight, std=1 / math.sqrt(cfg.pos_dim or cfg.dim))
+        if cfg.pos_emb == "frozen":  # drawn like the learned ones (N(0, 1) unless init_std), then kept fixed
             self.pos_emb.weight.requires_grad_(False)
 
     def forward(self, idx: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:

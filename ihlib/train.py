@@ -42,6 +42,8 @@ class TrainConfig:
     permutation of all sequences each epoch; ``padding=False`` cuts each batch to its longest sequence.
     ``weight_decay`` > 0 adds AdamW's decoupled decay (0, the paper's plain Adam, by default).
     ``init_from`` fine-tunes a checkpoint's weights (all of them, or only the layer-2 MLP with ``only_mlp2``).
+    ``normalize_residual`` picks the authors' block (True) or the textbook pre-LN block (``ModelConfig``).
+    ``precision="bf16"`` runs the training steps under bfloat16 autocast (evaluation stays in float32).
     """
 
     task: str = "polynomial"
@@ -56,6 +58,7 @@ class TrainConfig:
     pos_emb: str = "learned"
     pos_dim: int | None = None
     init_std: float | None = None
+    normalize_residual: bool = True
     epochs: int = 1000
     lr: float = 3e-4
     weight_decay: float = 0.0
@@ -68,6 +71,7 @@ class TrainConfig:
     init_from: str | None = None
     only_mlp2: bool = False
     snapshot_epochs: tuple[int, ...] = ()
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         for name in ("max_len", "n_per_length", "dim", "n_layers", "n_heads", "epochs", "batch_size", "eval_every"):
@@ -76,6 +80,8 @@ class TrainConfig:
         if not self.lr > 0 or self.warmup_steps < 0 or self.weight_decay < 0:
             raise ValueError(f"lr must be positive, warmup_steps and weight_decay non-negative, got {self.lr}, "
                              f"{self.warmup_steps}, {self.weight_decay}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.order not in ("length", "shuffled"):
             raise ValueError(f"order must be 'length' or 'shuffled', got {self.order!r}")
         if self.task_definition is not None and self.task_definition.get("name") != self.task:
@@ -96,8 +102,24 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """A recorded config; records written before ``normalize_residual`` existed are of the pre-LN block."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{"normalize_residual": False, **{k: v for k, v in d.items() if k in known}})
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        """The architecture this config trains from scratch."""
+        return ModelConfig(vocab_size, self.seq_len - 1, self.dim, self.n_layers, self.n_heads, dropout=self.dropout,
+                           pos_emb=self.pos_emb, pos_dim=self.pos_dim, init_std=self.init_std,
+                           normalize_residual=self.normalize_residual)
+
+
+#: Training precisions: float32, or bfloat16 autocast of the training steps (``autocast``).
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(cfg: TrainConfig, device: torch.device) -> torch.autocast:
+    """The autocast context of a training step: bfloat16 matmuls if ``cfg.precision`` is bf16, else a no-op."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
 
 
 def config_task(cfg: TrainConfig) -> IterativeTask | TaskMix:
@@ -165,24 +187,22 @@ def _resolve(cfg: TrainConfig, vocab: Vocabulary) -> tuple[TrainConfig, dict | N
     if cfg.init_from is None:
         return cfg, None
     src = load_checkpoint(cfg.init_from)
-    mcfg = ModelConfig(**src["model_config"])
+    mcfg = ModelConfig.from_dict(src["model_config"])
     if mcfg.n_positions < cfg.seq_len - 1:
         raise ValueError(f"max_len {cfg.max_len} needs {cfg.seq_len - 1} positions; the model in "
                          f"{cfg.init_from} has {mcfg.n_positions}")
     if cfg.only_mlp2 and mcfg.n_layers < 2:
         raise ValueError("only_mlp2 needs a model with at least two layers")
     cfg = replace(cfg, dim=mcfg.dim, n_layers=mcfg.n_layers, n_heads=mcfg.n_heads, pos_emb=mcfg.pos_emb,
-                  pos_dim=mcfg.pos_dim)
+                  pos_dim=mcfg.pos_dim, normalize_residual=mcfg.normalize_residual)
     return cfg, src
 
 
 def _build_model(cfg: TrainConfig, vocab: Vocabulary, src: dict | None, device: torch.device) -> Transformer:
     """A fresh model for ``cfg``, or the weights of the checkpoint ``src`` (frozen but for the layer-2 MLP if asked)."""
     if src is None:
-        mcfg = ModelConfig(vocab.size, cfg.seq_len - 1, cfg.dim, cfg.n_layers, cfg.n_heads, dropout=cfg.dropout,
-                           pos_emb=cfg.pos_emb, pos_dim=cfg.pos_dim, init_std=cfg.init_std)
-        return Transformer(mcfg).to(device)
-    model = Transformer(replace(ModelConfig(**src["model_config"]), vocab_size=vocab.size,
+        return Transformer(cfg.model_config(vocab.size)).to(device)
+    model = Transformer(replace(ModelConfig.from_dict(src["model_config"]), vocab_size=vocab.size,
                                 dropout=cfg.dropout)).to(device)
     weights = dict(src["model"])
     src_vocab = Vocabulary(tuple(src["vocab"]["task_names"]), src["vocab"]["n_values"])
@@ -206,12 +226,15 @@ def mix_tokens(task: IterativeTask | TaskMix, vocab: Vocabulary) -> dict[str, in
 
 def evaluation_row(model: Transformer, train_data: SequenceSet, test_data: SequenceSet,
                    task_tokens: dict[str, int] | None = None) -> dict:
-    """One history row's metrics: training accuracy, test accuracy and attention statistics, per-length accuracy,
+    """One history row's metrics: training and test accuracy (the authors' score, and to the first EoS: see
+    ``metrics.Evaluation``), attention statistics, per-length accuracy,
     and for a mix of tasks (``task_tokens``: name -> task token) the test accuracy of each task on its own."""
     test = evaluate(model, test_data)
-    row = {"train_accuracy": evaluate(model, train_data, attention=False).summary()["accuracy"]}
+    train_summary = evaluate(model, train_data, attention=False).summary()
+    row = {"train_accuracy": train_summary["accuracy"], "train_accuracy_to_eos": train_summary["accuracy_to_eos"]}
     summary = test.summary()
     row["test_accuracy"] = summary.pop("accuracy")
+    row["test_accuracy_to_eos"] = summary.pop("accuracy_to_eos")
     row.update(summary)
     row.update({f"test_accuracy_L{n}": a for n, a in test.accuracy.items()})
     for name, token in (task_tokens or {}).items():
@@ -265,7 +288,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", task: Iterati
     state = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
     cfg = TrainConfig.from_dict(state["config"])
     device = resolve_device(device)
-    mcfg = ModelConfig(**state["model_config"])
+    mcfg = ModelConfig.from_dict(state["model_config"])
     model = Transformer(mcfg).to(device)
     model.load_state_dict(state["model"])
     vocab = Vocabulary(tuple(state["vocab"]["task_names"]), state["vocab"]["n_values"])
@@ -345,9 +368,10 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
         for idx, width in batches:
             idx = idx.to(device)
             tokens, lengths = train_data.tokens[idx, :width], train_data.lengths[idx]
-            logits, _ = model(tokens[:, :-1])
+            with autocast(cfg, device):
+                logits, _ = model(tokens[:, :-1])
             targets = tokens[:, 1:].masked_fill(~target_mask(lengths, width - 1), -100)
-            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=-100)
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at(cfg, step)
             optimizer.zero_grad(set_to_none=True)
