@@ -66,6 +66,11 @@ class ModelConfig:
         return cls(**{"normalize_residual": False, **d})
 
 
+def use_fused_kernel(device: torch.device) -> bool:
+    """Whether training attention takes the fused kernel: on a GPU, not on a CPU (slower there at these lengths)."""
+    return device.type != "cpu"
+
+
 class Attention(nn.Module):
     """Causal multi-head self-attention scaled by 1/sqrt(head dim), no biases."""
 
@@ -78,7 +83,7 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        if return_attention or x.device.type == "cpu":  # on a CPU the fused kernel is slower at these lengths
+        if return_attention or not use_fused_kernel(x.device):
             scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
             attn = scores.masked_fill(mask, float("-inf")).softmax(-1)

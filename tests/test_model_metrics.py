@@ -4,8 +4,10 @@ import numpy as np
 import torch
 
 from ihlib.metrics import attention_stats, evaluate, ideal_attention, reported_lengths
+import ihlib.model as model_module
+from ihlib.handcrafted import build_iteration_head, mlp_units
 from ihlib.model import ModelConfig, Transformer
-from ihlib.tasks import make_dataset, polynomial_task
+from ihlib.tasks import get_task, make_dataset, polynomial_task
 
 
 def small_model(**kw):
@@ -25,9 +27,10 @@ def test_changing_a_later_token_never_changes_earlier_logits():
         assert not torch.allclose(a[:, 12:], b[:, 12:])
 
 
-def test_attention_maps_only_on_request_and_fused_path_agrees():
+def test_attention_maps_only_on_request_and_fused_path_agrees(monkeypatch):
     model = small_model(n_heads=2)
     idx = torch.randint(0, 16, (3, 15))
+    monkeypatch.setattr(model_module, "use_fused_kernel", lambda device: True)  # the GPU's path, run on the CPU
     plain, maps = model(idx)
     assert maps == []
     explicit, maps = model(idx, return_attention=True)
@@ -67,3 +70,43 @@ def test_evaluate_shapes_and_untrained_model_fails():
     summary = result.summary()
     assert summary["accuracy"] < 0.2 and 0 <= summary["peakiness_layer2"] <= 1
     assert model.training  # evaluate restores the mode
+
+
+def test_authors_block_normalises_the_residual_stream_and_pre_ln_keeps_it():
+    idx = torch.randint(0, 16, (2, 9))
+    for normalize in (True, False):
+        model = small_model(n_layers=1, normalize_residual=normalize)
+        block = model.blocks[0]
+        x = model.tok_emb(idx) + model.pos_emb(torch.arange(9))
+        h = block.ln1(x)
+        x = (h if normalize else x) + block.attn(h)[0]
+        x = x + block.mlp(block.ln2(x))
+        assert torch.allclose(model(idx)[0], model.unembed(model.ln_f(x)), atol=1e-5)
+    assert not torch.allclose(small_model(normalize_residual=True)(idx)[0], small_model(normalize_residual=False)(idx)[0])
+
+
+def test_frozen_positions_are_drawn_like_learned_ones_and_never_trained():
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=16, n_positions=34, dim=128, pos_emb="frozen"))
+    assert not model.pos_emb.weight.requires_grad
+    assert 0.95 < float(model.pos_emb.weight.std()) < 1.05  # N(0, 1) like nn.Embedding's learned rows
+
+
+def test_recorded_model_configs_without_the_block_field_are_pre_ln():
+    d = ModelConfig(16, 20).to_dict()
+    del d["normalize_residual"]
+    assert not ModelConfig.from_dict(d).normalize_residual and ModelConfig(16, 20).normalize_residual
+
+
+def test_authors_accuracy_counts_the_whole_eos_tail():
+    task = get_task("copy")
+    model = build_iteration_head(task, 5)
+    data = make_dataset(task, 5, 64, split="test")
+    result = evaluate(model, data, attention=False)
+    assert all(a == 1.0 for a in result.accuracy.values()) and all(a == 1.0 for a in result.accuracy_to_eos.values())
+    with torch.no_grad():  # forget the rule 'EoS after EoS': the padding tail goes wrong, the rest stays right
+        model.blocks[1].mlp.fc.weight[mlp_units(task, 5)[1] - 1].zero_()  # the last unit of the lookup table
+    broken = evaluate(model, data, attention=False)
+    assert all(a == 1.0 for a in broken.accuracy_to_eos.values())
+    assert broken.accuracy[5] == 1.0  # the longest sequences have no tail after their EoS
+    assert all(broken.accuracy[n] < 1.0 for n in range(1, 5))

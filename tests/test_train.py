@@ -39,6 +39,22 @@ def test_same_seed_same_history_bit_for_bit(order, padding):
     assert without_time(a.history) != without_time(other.history)
 
 
+def test_bf16_training_is_deterministic_and_differs_from_fp32():
+    cfg = TrainConfig(**TINY, precision="bf16")
+    a, b = train(cfg, device="cpu", progress=False), train(cfg, device="cpu", progress=False)
+    assert without_time(a.history) == without_time(b.history)
+    fp32 = train(TrainConfig(**TINY), device="cpu", progress=False)
+    assert without_time(a.history) != without_time(fp32.history)
+
+
+def test_recorded_configs_without_the_block_field_are_pre_ln_and_the_default_is_the_authors():
+    d = TrainConfig().to_dict()
+    del d["normalize_residual"]
+    assert not TrainConfig.from_dict(d).normalize_residual and TrainConfig().normalize_residual
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp8")
+
+
 def test_training_learns_copy():
     run = train(TrainConfig(task="copy", max_len=4, n_per_length=64, dim=32, batch_size=32, epochs=60,
                             eval_every=1, lr=3e-3), device="cpu", progress=False)
@@ -116,6 +132,8 @@ def trained(tmp_path_factory):
     (["train", "--task-definition", "{plain}"], "cannot read task definition"),
     (["train", "--task-definition", "{partial}"], "not a task definition"),
     (["reproduce", "--scale", "cpu", "--experiment", "sorting"], "invalid choice"),
+    (["reproduce", "--scale", "cpu", "--workers", "0"], "must be positive"),
+    (["train", "--precision", "fp8"], "invalid choice"),
 ])
 def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message):
     ckpt = trained / "checkpoint.pt"
@@ -148,6 +166,15 @@ def test_train_cli_on_a_task_definition_file(tmp_path):
     x = run.test_data.of_length(3)[:, 1:4] - run.vocab.value_token(0)
     assert run.config.task == "mod3" and (run.test_data.of_length(3)[:, 5:8] - run.vocab.value_token(0)
                                           == torch.from_numpy(mod3.run(x.numpy()))).all()
+
+
+def test_train_cli_block_and_precision_options(tmp_path):
+    common = ("--max-len", 3, "--n-per-length", 16, "--dim", 16, "--epochs", 1, "--eval-every", 1)
+    cli("train", *common, "--out", tmp_path / "default")
+    cli("train", *common, "--pre-ln-block", "--precision", "bf16", "--out", tmp_path / "other")
+    default, other = (json.loads((tmp_path / name / "config.json").read_text()) for name in ("default", "other"))
+    assert default["normalize_residual"] and default["precision"] == "fp32"
+    assert not other["normalize_residual"] and other["precision"] == "bf16"
 
 
 def test_nan_loss_stops_with_error_and_keeps_last_checkpoint(tmp_path):
