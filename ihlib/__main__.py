@@ -1,4 +1,4 @@
-"""Command line: ``python -m ihlib train|evaluate|reproduce``.  Bad input ends with a one-line error and exit 2."""
+"""Command line: ``python -m ihlib train|evaluate|reproduce|ship``.  Bad input ends with a one-line error and exit 2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .checkpoint import CheckpointError
-from .experiments import EXPERIMENTS, reproduce
+from .experiments import EXPERIMENTS, reproduce, ship
 from .train import PRECISIONS, TrainConfig, TrainingDiverged, load_run, train
 from .metrics import evaluate
 from .tasks import IterativeTask, parse_task
@@ -92,11 +92,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scale", choices=("smoke", "cpu", "paper"), required=True)
     r.add_argument("--experiment", action="append", choices=list(EXPERIMENTS),
                    help="experiment to train (repeatable; default: all)")
-    r.add_argument("--out", help="also export the results here (default: into the package's shipped results at cpu "
-                                 "scale; other scales stay in $IHLIB_RESULTS, default ~/.cache/ihlib)")
+    r.add_argument("--out", help="export the results here (default: into the package's shipped results at cpu and "
+                                 "paper scale; smoke runs stay in $IHLIB_RESULTS, default ~/.cache/ihlib)")
     r.add_argument("--device", default="auto")
     r.add_argument("--workers", type=_positive(int), default=None,
                    help="CPU processes training runs side by side, one thread each (default: one per core)")
+
+    s = sub.add_parser("ship", help="export the finished runs of an experiment as shipped results",
+                       description="Copy every finished run of EXPERIMENT at SCALE from $IHLIB_RESULTS into the "
+                                   "package's shipped results (or --out): for runs trained over several sessions.")
+    s.add_argument("--scale", choices=("cpu", "paper"), required=True)
+    s.add_argument("--experiment", choices=list(EXPERIMENTS), required=True)
+    s.add_argument("--out", help="export here instead of into the package")
     return parser
 
 
@@ -143,10 +150,16 @@ def _reproduce(args: argparse.Namespace) -> None:
     reproduce(args.scale, args.experiment, args.out, args.device, args.workers)
 
 
+def _ship(args: argparse.Namespace) -> None:
+    runs = ship(args.experiment, args.scale, args.out)
+    print(f"{args.experiment}: shipped {len(runs)} finished runs of {len(EXPERIMENTS[args.experiment].runs(args.scale))}"
+          + (f" ({', '.join(runs)})" if runs else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "evaluate": _evaluate, "reproduce": _reproduce}[args.command](args)
+        {"train": _train, "evaluate": _evaluate, "reproduce": _reproduce, "ship": _ship}[args.command](args)
     except (ValueError, KeyError, CheckpointError, TrainingDiverged) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"ihlib {args.command}: error: {message}", file=sys.stderr)

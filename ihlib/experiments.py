@@ -21,7 +21,8 @@ from .batched import train_batched
 from .grid import Converged, run_grid
 from .settings import get_scale, resolve_device
 from .tasks import IterativeTask
-from .train import Run, TrainConfig, load_run, run_record, train
+from .metrics import evaluate
+from .train import Run, TrainConfig, load_run, load_run_state, run_record, train
 
 SHIPPED = Path(__file__).parent / "results"
 
@@ -227,20 +228,59 @@ def _run_config(experiment: str, run: str, scale: str) -> TrainConfig:
     return runs[run]
 
 
-def export(run_dir: Path, dest: Path, weights: bool = True) -> None:
+#: Snapshots shipped with paper-scale runs of seed 0 (the others ship final weights only): the repository stays small.
+PAPER_SHIPPED_SNAPSHOTS = (100, 200, 300)
+
+
+def export(run_dir: Path, dest: Path, weights: bool = True, half: bool = False,
+           snapshots: tuple[int, ...] | None = None) -> None:
     """Copy a finished run as shippable results: history and config, and unless ``weights`` is False the weights
-    and snapshots (never the optimizer state)."""
+    and the snapshots of ``snapshots`` (default all; never the optimizer state), in float16 if ``half``.
+
+    Half-precision weights no longer give the history's last row exactly, so their own evaluation is recorded in
+    the checkpoint (``shipped_evaluation``) for the tests to check against."""
     state = load_checkpoint(run_dir / "checkpoint.pt")
     for key in ("optimizer", "rng"):
         state.pop(key, None)
     state.pop("format")
     dest.mkdir(parents=True, exist_ok=True)
     if weights:
+        kept = {k: v for k, v in state["snapshots"].items() if snapshots is None or int(k) in snapshots}
+        if half:
+            state["model"] = {k: v.half() for k, v in state["model"].items()}
+            kept = {e: {k: v.half() for k, v in w.items()} for e, w in kept.items()}
+        state["snapshots"] = kept
+        if half:
+            run = load_run_state(state)
+            state["shipped_evaluation"] = evaluate(run.model, run.test_data).summary()
         save_checkpoint(state, dest / "checkpoint.pt")
     else:
         (dest / "checkpoint.pt").unlink(missing_ok=True)  # weights of an earlier export would no longer match
     (dest / "config.json").write_text(run_record(state))
     (dest / "history.csv").write_text((run_dir / "history.csv").read_text())
+
+
+def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str]:
+    """Export every finished run of ``experiment`` at ``scale`` from :func:`results_dir` into ``out`` (default: the
+    package's shipped results) and return their names.  Paper-scale weights ship in float16, with snapshots only
+    for seed 0.  Runs made from uncommitted code are refused: shipped results must come from a clean revision."""
+    if scale == "smoke" and out is None:
+        raise ValueError("smoke runs are never shipped with the package; give an output directory")
+    exp = EXPERIMENTS[experiment]
+    shipped = []
+    for run, cfg in exp.runs(scale).items():
+        source = results_dir(scale) / experiment / run
+        if not _holds_finished(source, cfg):
+            continue
+        revision = json.loads((source / "config.json").read_text()).get("code_revision") or "unknown"
+        if revision == "unknown" or revision.endswith("-dirty"):
+            raise ValueError(f"{source} was trained from uncommitted code ({revision}); retrain it from a commit")
+        dest = Path(out) / experiment / run if out else SHIPPED / scale / experiment / run
+        paper = scale == "paper"
+        export(source, dest, weights=exp.ship_weights, half=paper,
+               snapshots=(PAPER_SHIPPED_SNAPSHOTS if cfg.seed == 0 else ()) if paper else None)
+        shipped.append(run)
+    return shipped
 
 
 def read_history(path: Path) -> list[dict]:
@@ -327,7 +367,8 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
 def reproduce(scale: str, experiments: list[str] | None = None, out: str | None = None,
               device: str = "auto", workers: int | None = None) -> None:
     """Train every run of ``experiments`` (default all) at ``scale`` (on a CPU over ``workers`` processes, default
-    one per core); cpu results are exported as package data."""
+    one per core) and :func:`ship` them (into ``out``, default the package's shipped results; smoke runs only
+    with ``out``)."""
     names = experiments or list(EXPERIMENTS)
     unknown = [name for name in names if name not in EXPERIMENTS]
     if unknown:
@@ -336,8 +377,6 @@ def reproduce(scale: str, experiments: list[str] | None = None, out: str | None 
         runs = EXPERIMENTS[name].runs(scale)
         start = time.perf_counter()
         _train_all(runs, results_dir(scale) / name, EXPERIMENTS[name].early_stop, device, workers=workers)
-        for run in runs:
-            dest = Path(out) / name / run if out else (SHIPPED / scale / name / run if scale == "cpu" else None)
-            if dest is not None:
-                export(results_dir(scale) / name / run, dest, weights=EXPERIMENTS[name].ship_weights)
+        if scale != "smoke" or out:
+            ship(name, scale, out)
         print(f"{name}: {len(runs)} runs in {time.perf_counter() - start:.0f} s (ihlib {__version__})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 
@@ -61,9 +62,13 @@ def notebook_setup(scale: str | None = None) -> str:
     return scale
 
 
+@functools.cache
 def code_revision() -> str | None:
     """The git commit of the ihlib source (with ``-dirty`` for uncommitted changes to it; shipped results under
-    ``ihlib/results`` do not count), or None outside a checkout."""
+    ``ihlib/results`` do not count), or None outside a checkout.
+
+    Read once per process, when ihlib is imported (``ihlib/__init__.py``): it names the code this process loaded,
+    even if the files change on disk while a long run trains."""
     import subprocess
     from pathlib import Path
     here = Path(__file__).parent

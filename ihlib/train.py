@@ -285,7 +285,12 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", task: Iterati
              max_len: int | None = None) -> Run:
     """Rebuild a Run from a checkpoint file (or a run directory), with test data generated afresh."""
     path = Path(path)
-    state = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
+    return load_run_state(load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path), device, task, max_len)
+
+
+def load_run_state(state: dict, device: str | torch.device = "cpu", task: IterativeTask | TaskMix | None = None,
+                   max_len: int | None = None) -> Run:
+    """A Run from a loaded checkpoint's state (see :func:`load_run`); float16 weights are read as float32."""
     cfg = TrainConfig.from_dict(state["config"])
     device = resolve_device(device)
     mcfg = ModelConfig.from_dict(state["model_config"])
@@ -299,7 +304,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu", task: Iterati
                          f"the model has {mcfg.n_positions}")
     train_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device)
     test_data = make_dataset(task, max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device)
-    snapshots = {int(k): v for k, v in state.get("snapshots", {}).items()}
+    snapshots = {int(k): {n: w.float() for n, w in v.items()} for k, v in state.get("snapshots", {}).items()}
     return Run(cfg, model.eval(), vocab, train_data, test_data, list(state["history"]), snapshots)
 
 

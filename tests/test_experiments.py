@@ -1,14 +1,18 @@
 """Named experiments: their cells are the settings the chapters describe, histories are trained once and then
 loaded, curves-only exports carry no weights, and a custom task's runs rebuild it from their configs alone."""
 
+import json
 from dataclasses import replace
 
 import pytest
+import torch
 
-from ihlib.experiments import (CPU_RECIPE, EXAMPLE_TASK, custom_transfer, data, export, histories, positional,
-                               read_history, transfer)
+from ihlib.checkpoint import load_checkpoint
+from ihlib.experiments import (CPU_RECIPE, EXAMPLE_TASK, EXPERIMENTS, SMOKE, Experiment, custom_transfer, data,
+                               export, histories, positional, read_history, ship, transfer)
+from ihlib.metrics import evaluate
 from ihlib.tasks import IterativeTask
-from ihlib.train import TrainConfig, load_run
+from ihlib.train import TrainConfig, load_run, train
 
 
 def test_data_cells_change_one_thing_and_keep_the_step_budget():
@@ -67,3 +71,27 @@ def test_a_custom_task_run_is_rebuilt_from_its_config(results):
     run = load_run(results / "smoke" / "transfer" / "swap3_scratch_s0")
     assert set(found) == {"swap3_scratch_s0"} and run.config.task_definition == task.to_dict()
     assert TrainConfig.from_dict(run.config.to_dict()) == configs["swap3_scratch_s0"]
+
+
+def test_half_precision_export_keeps_chosen_snapshots_and_records_its_own_evaluation(results, tmp_path):
+    cfg = replace(TrainConfig(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2),
+                  snapshot_epochs=(0, 2, 4))
+    train(cfg, out=results / "run", device="cpu", progress=False)
+    export(results / "run", tmp_path / "half", half=True, snapshots=(2,))
+    state = load_checkpoint(tmp_path / "half" / "checkpoint.pt")
+    assert {v.dtype for v in state["model"].values()} == {torch.float16} and set(state["snapshots"]) == {"2"}
+    run = load_run(tmp_path / "half")
+    assert run.model.tok_emb.weight.dtype == torch.float32 and set(run.snapshots) == {2}
+    assert evaluate(run.model, run.test_data).summary() == pytest.approx(state["shipped_evaluation"], nan_ok=True)
+
+
+def test_ship_refuses_runs_made_from_uncommitted_code(results, tmp_path, monkeypatch):
+    cfg = replace(SMOKE, epochs=2)
+    monkeypatch.setitem(EXPERIMENTS, "tiny", Experiment("tiny", "one run", lambda scale: {"a": cfg}))
+    train(cfg, out=results / "cpu" / "tiny" / "a", device="cpu", progress=False)
+    record = results / "cpu" / "tiny" / "a" / "config.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "code_revision": "abc1234"}))
+    assert ship("tiny", "cpu", tmp_path / "out") == ["a"]
+    record.write_text(json.dumps({**json.loads(record.read_text()), "code_revision": "abc1234-dirty"}))
+    with pytest.raises(ValueError, match="uncommitted"):
+        ship("tiny", "cpu", tmp_path / "out")
