@@ -1,5 +1,6 @@
-"""The shipped cpu-scale results: present for every run of every experiment, made by ihlib's own command with a
-recorded config, and (where weights ship) reproduced by re-evaluating the weights on freshly generated test data."""
+"""The shipped results: present for every run of every finished experiment, made by ihlib's own command from a
+clean revision with a recorded config, and (where weights ship) reproduced by re-evaluating the weights on freshly
+generated test data."""
 
 import json
 
@@ -11,20 +12,46 @@ from ihlib.grid import Converged
 from ihlib.metrics import evaluate
 from ihlib.train import TrainConfig, load_run
 
-RUNS = [(name, run) for name, exp in EXPERIMENTS.items() if exp.ship_weights for run in exp.runs("cpu")]
-CURVES = [(name, run) for name, exp in EXPERIMENTS.items() if not exp.ship_weights for run in exp.runs("cpu")]
+#: Experiments whose runs are still training (over several sessions): only the runs shipped so far are checked.
+IN_PROGRESS = {("paper", "emergence"), ("cpu", "recipes")}
+#: Shipped before shipping refused uncommitted code, labelled ``-dirty``; retrained bit for bit from committed code
+#: in session 2 (README), and to be replaced when the cpu scale moves to the paper's recipe.
+LABELLED_DIRTY = {("cpu", "ablations"), ("cpu", "width_length"), ("cpu", "emergence")}
+SCALES = ("cpu", "paper")
 
 
-@pytest.mark.parametrize("experiment,run", CURVES)
-def test_shipped_history_matches_its_config_and_ends_by_the_rule(experiment, run):
-    directory = SHIPPED / "cpu" / experiment / run
-    assert (directory / "history.csv").exists(), f"run python -m ihlib reproduce --scale cpu ({experiment}/{run})"
-    assert not (directory / "checkpoint.pt").exists()  # this experiment ships curves only
+def shipped_runs(weights: bool) -> list[tuple[str, str, str]]:
+    """(scale, experiment, run) of every run that should be (or, in progress, is) shipped."""
+    out = []
+    for scale in SCALES:
+        for name, exp in EXPERIMENTS.items():
+            if exp.ship_weights != weights or (scale == "paper" and (scale, name) not in IN_PROGRESS):
+                continue
+            for run in exp.runs(scale):
+                if (scale, name) not in IN_PROGRESS or (SHIPPED / scale / name / run / "history.csv").exists():
+                    out.append((scale, name, run))
+    return out
+
+
+def check_record(scale: str, experiment: str, run: str) -> tuple[TrainConfig, list[dict]]:
+    """The run's config.json and history.csv: its experiment's config, finished, from a clean revision."""
+    directory = SHIPPED / scale / experiment / run
+    assert (directory / "history.csv").exists(), f"run python -m ihlib reproduce --scale {scale} ({experiment}/{run})"
     recorded = json.loads((directory / "config.json").read_text())
-    cfg = EXPERIMENTS[experiment].runs("cpu")[run]
-    assert TrainConfig.from_dict(recorded) == cfg and recorded["finished"] and recorded["code_revision"]
+    cfg = EXPERIMENTS[experiment].runs(scale)[run]
+    # records older than config.json's "finished" leave it to the checkpoint (checked with the weights)
+    assert TrainConfig.from_dict(recorded) == cfg and recorded.get("finished", (directory / "checkpoint.pt").exists())
+    assert recorded["code_revision"]
+    assert (scale, experiment) in LABELLED_DIRTY or not recorded["code_revision"].endswith("-dirty")
     history = read_history(directory / "history.csv")
     assert [r["epoch"] for r in history] == sorted({r["epoch"] for r in history}) and history[0]["epoch"] == 0
+    return cfg, history
+
+
+@pytest.mark.parametrize("scale,experiment,run", shipped_runs(weights=False))
+def test_shipped_history_matches_its_config_and_ends_by_the_rule(scale, experiment, run):
+    cfg, history = check_record(scale, experiment, run)
+    assert not (SHIPPED / scale / experiment / run / "checkpoint.pt").exists()  # this experiment ships curves only
     last = history[-1]["epoch"]
     if last < cfg.epochs:  # stopped early: only by the Converged rule, at its first chance
         assert EXPERIMENTS[experiment].early_stop
@@ -34,17 +61,22 @@ def test_shipped_history_matches_its_config_and_ends_by_the_rule(experiment, run
         assert last == cfg.epochs
 
 
-@pytest.mark.parametrize("experiment,run", RUNS)
-def test_shipped_result_matches_its_config_and_reevaluates(experiment, run):
-    directory = SHIPPED / "cpu" / experiment / run
-    assert (directory / "checkpoint.pt").exists(), f"run python -m ihlib reproduce --scale cpu ({experiment}/{run})"
+@pytest.mark.parametrize("scale,experiment,run", shipped_runs(weights=True))
+def test_shipped_result_matches_its_config_and_reevaluates(scale, experiment, run):
+    check_record(scale, experiment, run)
+    directory = SHIPPED / scale / experiment / run
     state = load_checkpoint(directory / "checkpoint.pt")
-    assert TrainConfig.from_dict(state["config"]) == EXPERIMENTS[experiment].runs("cpu")[run]
+    assert TrainConfig.from_dict(state["config"]) == EXPERIMENTS[experiment].runs(scale)[run]
     assert state.get("finished", state["epoch"] == state["config"]["epochs"]) and "optimizer" not in state
     assert json.loads((directory / "config.json").read_text())["ihlib_version"] == state["version"]
     loaded = load_run(directory)  # regenerates the test set from the recorded seed
     summary = evaluate(loaded.model, loaded.test_data).summary()
     last = state["history"][-1]
+    if "shipped_evaluation" in state:  # float16 weights: their own evaluation exactly, the training one closely
+        assert summary == pytest.approx(state["shipped_evaluation"], abs=1e-6, nan_ok=True)
+        for key in ("accuracy", "accuracy_to_eos", "peakiness_layer1", "peakiness_layer2"):
+            assert summary[key] == pytest.approx(last[f"test_{key}" if "accuracy" in key else key], abs=0.01)
+        return
     for key in ("peakiness_layer1", "peakiness_layer2"):
         assert summary[key] == pytest.approx(last[key], abs=1e-6, nan_ok=True)
     if "test_accuracy_to_eos" in last:
