@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=PRECISIONS, default=d.precision,
                    help="fp32, or bf16 autocast of the training steps (default %(default)s)")
     t.add_argument("--init-from", metavar="CHECKPOINT", help="fine-tune the weights of this checkpoint")
+    t.add_argument("--init-epoch", type=int, help="with --init-from: start from its weight snapshot at this epoch")
     t.add_argument("--only-mlp2", action="store_true", help="with --init-from: train only the layer-2 MLP")
     t.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, ...")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -128,6 +129,7 @@ def _train(args: argparse.Namespace) -> None:
                       lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup,
                       batch_size=args.batch_size, eval_every=args.eval_every,
                       order=args.order, padding=not args.no_padding, seed=args.seed, init_from=args.init_from,
+                      init_epoch=args.init_epoch,
                       only_mlp2=args.only_mlp2, normalize_residual=not args.pre_ln_block,
                       precision=args.precision)
     run = train(cfg, out=args.out, device=args.device, progress=False if args.no_progress else None)

@@ -176,8 +176,18 @@ def transfer(scale: str) -> dict[str, TrainConfig]:
     reverse (polynomial from a parity model, given as many epochs as from scratch), and the custom task
     :data:`EXAMPLE_TASK`.
 
-    The pretrained models are ``ablations`` runs, as are parity and polynomial from scratch.
+    The pretrained models are ``ablations`` runs, as are parity and polynomial from scratch.  At ``paper`` scale,
+    as the paper does it: the ``emergence`` polynomial models at epoch 200 fine-tuned on parity for 50 epochs
+    (evaluated every 2), against the ``emergence`` parity runs from scratch; no reverse or custom task.
     """
+    if scale == "paper":
+        runs = {}
+        for seed in SEEDS[scale]:
+            start = replace(PAPER, task="parity", epochs=50, eval_every=2, seed=seed, init_epoch=200,
+                            init_from=f"ihlib:paper/emergence/polynomial_s{seed}/checkpoint.pt")
+            runs[f"finetune_all_s{seed}"] = start
+            runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
+        return runs
     base = replace(_finetune(scale), task="parity")
     runs = {}
     for seed in SEEDS[scale]:
@@ -228,8 +238,10 @@ def _run_config(experiment: str, run: str, scale: str) -> TrainConfig:
     return runs[run]
 
 
-#: Snapshots shipped with paper-scale runs of seed 0 (the others ship final weights only): the repository stays small.
-PAPER_SHIPPED_SNAPSHOTS = (100, 200, 300)
+def shipped_snapshots(cfg: TrainConfig) -> tuple[int, ...]:
+    """Snapshots a paper-scale run ships (the repository stays small): epoch 200 of every seed, where ``transfer``
+    starts; epochs 100 and 300 too for seed 0, for chapter 3."""
+    return (100, 200, 300) if cfg.seed == 0 else (200,)
 
 
 def export(run_dir: Path, dest: Path, weights: bool = True, half: bool = False,
@@ -262,8 +274,8 @@ def export(run_dir: Path, dest: Path, weights: bool = True, half: bool = False,
 
 def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str]:
     """Export every finished run of ``experiment`` at ``scale`` from :func:`results_dir` into ``out`` (default: the
-    package's shipped results) and return their names.  Paper-scale weights ship in float16, with snapshots only
-    for seed 0.  Runs made from uncommitted code are refused: shipped results must come from a clean revision."""
+    package's shipped results) and return their names.  Paper-scale weights ship in float16, with the snapshots
+    of :func:`shipped_snapshots`.  Runs made from uncommitted code are refused: shipped results must come from a clean revision."""
     if scale == "smoke" and out is None:
         raise ValueError("smoke runs are never shipped with the package; give an output directory")
     exp = EXPERIMENTS[experiment]
@@ -278,7 +290,7 @@ def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str
         dest = Path(out) / experiment / run if out else SHIPPED / scale / experiment / run
         paper = scale == "paper"
         export(source, dest, weights=exp.ship_weights, half=paper,
-               snapshots=(PAPER_SHIPPED_SNAPSHOTS if cfg.seed == 0 else ()) if paper else None)
+               snapshots=shipped_snapshots(cfg) if paper else None)
         shipped.append(run)
     return shipped
 

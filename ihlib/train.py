@@ -41,7 +41,8 @@ class TrainConfig:
     in ``task_definition`` (``IterativeTask.to_dict()``), so the config alone rebuilds it.  ``order="shuffled"`` draws a new
     permutation of all sequences each epoch; ``padding=False`` cuts each batch to its longest sequence.
     ``weight_decay`` > 0 adds AdamW's decoupled decay (0, the paper's plain Adam, by default).
-    ``init_from`` fine-tunes a checkpoint's weights (all of them, or only the layer-2 MLP with ``only_mlp2``).
+    ``init_from`` fine-tunes a checkpoint's weights (all of them, or only the layer-2 MLP with ``only_mlp2``); with
+    ``init_epoch``, the weights of its snapshot at that epoch (the paper fine-tunes polynomial models at epoch 200).
     ``normalize_residual`` picks the authors' block (True) or the textbook pre-LN block (``ModelConfig``).
     ``precision="bf16"`` runs the training steps under bfloat16 autocast (evaluation stays in float32).
     """
@@ -69,6 +70,7 @@ class TrainConfig:
     padding: bool = True
     seed: int = 0
     init_from: str | None = None
+    init_epoch: int | None = None
     only_mlp2: bool = False
     snapshot_epochs: tuple[int, ...] = ()
     precision: str = "fp32"
@@ -86,8 +88,8 @@ class TrainConfig:
             raise ValueError(f"order must be 'length' or 'shuffled', got {self.order!r}")
         if self.task_definition is not None and self.task_definition.get("name") != self.task:
             raise ValueError(f"task_definition defines {self.task_definition.get('name')!r}, not task {self.task!r}")
-        if self.only_mlp2 and self.init_from is None:
-            raise ValueError("only_mlp2 fine-tunes a loaded model: give init_from too")
+        if (self.only_mlp2 or self.init_epoch is not None) and self.init_from is None:
+            raise ValueError("only_mlp2 and init_epoch fine-tune a loaded model: give init_from too")
         object.__setattr__(self, "snapshot_epochs", tuple(self.snapshot_epochs))
 
     @property
@@ -187,6 +189,13 @@ def _resolve(cfg: TrainConfig, vocab: Vocabulary) -> tuple[TrainConfig, dict | N
     if cfg.init_from is None:
         return cfg, None
     src = load_checkpoint(cfg.init_from)
+    if cfg.init_epoch is not None:
+        snapshots = src.get("snapshots", {})
+        if str(cfg.init_epoch) not in snapshots:
+            raise ValueError(f"{cfg.init_from} has no snapshot at epoch {cfg.init_epoch}; it has "
+                             f"{sorted(map(int, snapshots)) or 'none'}")
+        src = {**src, "model": snapshots[str(cfg.init_epoch)]}
+    src = {**src, "model": {k: v.float() for k, v in src["model"].items()}}  # shipped weights may be float16
     mcfg = ModelConfig.from_dict(src["model_config"])
     if mcfg.n_positions < cfg.seq_len - 1:
         raise ValueError(f"max_len {cfg.max_len} needs {cfg.seq_len - 1} positions; the model in "

@@ -9,7 +9,8 @@ import torch
 
 from ihlib.checkpoint import load_checkpoint
 from ihlib.experiments import (CPU_RECIPE, EXAMPLE_TASK, EXPERIMENTS, SMOKE, Experiment, custom_transfer, data,
-                               export, histories, positional, read_history, ship, transfer)
+                               emergence, export, histories, positional, read_history, ship, shipped_snapshots,
+                               transfer)
 from ihlib.metrics import evaluate
 from ihlib.tasks import IterativeTask
 from ihlib.train import TrainConfig, load_run, train
@@ -95,3 +96,14 @@ def test_ship_refuses_runs_made_from_uncommitted_code(results, tmp_path, monkeyp
     record.write_text(json.dumps({**json.loads(record.read_text()), "code_revision": "abc1234-dirty"}))
     with pytest.raises(ValueError, match="uncommitted"):
         ship("tiny", "cpu", tmp_path / "out")
+
+
+def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
+    runs = emergence("paper")
+    assert set(runs) == {f"{t}_s{s}" for t in ("polynomial", "parity") for s in (0, 1, 2)}
+    assert replace(runs["polynomial_s1"], epochs=1000, snapshot_epochs=(), seed=0) == TrainConfig()
+    assert runs["parity_s2"].epochs == 500 and {100, 200, 300} <= set(runs["polynomial_s0"].snapshot_epochs)
+    assert shipped_snapshots(runs["polynomial_s0"]) == (100, 200, 300) and shipped_snapshots(runs["parity_s1"]) == (200,)
+    start = transfer("paper")["finetune_mlp2_s1"]
+    assert start.init_from == "ihlib:paper/emergence/polynomial_s1/checkpoint.pt" and start.init_epoch == 200
+    assert start.only_mlp2 and start.task == "parity" and start.epochs == 50 and start.normalize_residual

@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 import torch
 
 from ihlib.checkpoint import load_checkpoint
 from ihlib.tasks import IterativeTask, Vocabulary, parity_task
-from ihlib.train import TrainConfig, load_run, train
+from ihlib.train import TrainConfig, evaluation_row, load_run, train
 
 TINY = dict(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2)
 ENV = {**os.environ, "IHLIB_PROGRESS": "0"}
@@ -96,6 +97,18 @@ def test_fine_tune_only_mlp2_changes_only_mlp2(tmp_path):
     assert run.config.dim == 16  # the architecture comes from the checkpoint
     for key, value in run.model.state_dict().items():
         assert torch.equal(value, src[key]) != key.startswith("blocks.1.mlp."), key
+
+
+def test_fine_tuning_from_a_snapshot_starts_from_its_weights(tmp_path):
+    src = train(TrainConfig(**{**TINY, "snapshot_epochs": (2,)}), out=tmp_path / "src", device="cpu", progress=False)
+    cfg = TrainConfig(**{**TINY, "epochs": 1, "eval_every": 1}, task="parity", init_from=str(tmp_path / "src" /
+                      "checkpoint.pt"), init_epoch=2)
+    run = train(cfg, device="cpu", progress=False)
+    start = evaluation_row(src.model_at(2), run.train_data, run.test_data)
+    assert {k: run.history[0][k] for k in start} == start
+    assert run.history[0]["mean_layer2"] != evaluation_row(src.model, run.train_data, run.test_data)["mean_layer2"]
+    with pytest.raises(ValueError, match="no snapshot at epoch 3"):
+        train(replace(cfg, init_epoch=3), device="cpu", progress=False)
 
 
 def test_evaluate_cli_prints_json(tmp_path):
