@@ -55,14 +55,15 @@ def _snapshots(cfg: TrainConfig, n: int = 8) -> TrainConfig:
 
 
 def emergence(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 3: polynomial iteration and parity with CoT, at the scale's recipe, with weight snapshots.
+    """Chapter 3: polynomial iteration and parity with CoT, at the scale's recipe, with weight snapshots (runs named
+    ``<task>_s<seed>``; seed 0 only below ``paper`` scale).
 
     At ``paper`` scale: three seeds each, polynomial for 300 epochs and parity for 500 (the paper trains 1000; its
     curves have settled by then), with weights kept every 20 epochs.
     """
     if scale != "paper":
         base = _snapshots(_base(scale))
-        return {"polynomial": base, "parity": replace(base, task="parity")}
+        return {"polynomial_s0": base, "parity_s0": replace(base, task="parity")}
     runs = {}
     for task, epochs in (("polynomial", 300), ("parity", 500)):
         cfg = replace(PAPER, task=task, epochs=epochs, snapshot_epochs=tuple(range(0, epochs + 1, 20)))

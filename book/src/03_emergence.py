@@ -24,8 +24,8 @@ MIN_ACCURACY, MIN_PEAKINESS = (0.95, 0.9) if SCALE == "cpu" else (0.9, 0.8)
 # %%
 from ihlib.experiments import load_or_train
 
-poly = load_or_train("emergence", "polynomial", SCALE)
-parity = load_or_train("emergence", "parity", SCALE)
+poly = load_or_train("emergence", "polynomial_s0", SCALE)
+parity = load_or_train("emergence", "parity_s0", SCALE)
 cfg = poly.config
 print(f"recipe: L_max={cfg.max_len}, d={cfg.dim}, {cfg.n_layers} layers, lr={cfg.lr}, batch={cfg.batch_size}, "
       f"{cfg.epochs} epochs, order={cfg.order}, padding={cfg.padding}, seed={cfg.seed}")

@@ -124,7 +124,7 @@ for task in [copy_task(), parity_task(), poly_task, affine]:
 from ihlib.experiments import load_or_train
 from ihlib.viz import cot_stepper, plot_model_attention
 
-trained = load_or_train("emergence", "polynomial", SCALE)
+trained = load_or_train("emergence", "polynomial_s0", SCALE)
 L = trained.config.max_len
 hand_L = build_iteration_head(poly_task, L)
 seq = trained.test_data.of_length(L)[0].cpu()
