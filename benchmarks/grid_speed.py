@@ -23,7 +23,7 @@ from dataclasses import replace
 import torch
 
 from ihlib.batched import train_batched
-from ihlib.experiments import CPU_RECIPE
+from ihlib.experiments import FAST_RECIPE
 from ihlib.grid import run_grid
 from ihlib.train import train
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
-    base = replace(CPU_RECIPE, dim=32, epochs=args.epochs, eval_every=args.epochs)
+    base = replace(FAST_RECIPE, dim=32, epochs=args.epochs, eval_every=args.epochs)
     configs = {f"seed{s}": replace(base, seed=s) for s in range(args.runs)}
     print(f"{args.runs} runs of {base.epochs} epochs, d={base.dim}, L_max={base.max_len}; {args.workers} workers; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads in this process")

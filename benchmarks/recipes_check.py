@@ -16,6 +16,7 @@ The rule, written before the runs were read (benchmarks/README.md):
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from pathlib import Path
 
@@ -29,6 +30,12 @@ GROUPS = {"fast fp32": "fast_s", "fast bf16": "fast_bf16_s", "paper_L8 fp32": "p
 def head_epoch(history: list[dict]) -> int | None:
     """First evaluated epoch with test accuracy >= 0.95 and layer-2 peakiness >= 0.9 (None: never)."""
     return next((r["epoch"] for r in history if r["test_accuracy"] >= 0.95 and r["peakiness_layer2"] >= 0.9), None)
+
+
+def finished(directory: Path) -> bool:
+    """Whether a run directory holds a finished run (one still training is left out)."""
+    record = directory / "config.json"
+    return record.exists() and json.loads(record.read_text()).get("finished", False)
 
 
 def summarise(histories: list[list[dict]]) -> dict:
@@ -54,7 +61,7 @@ def main() -> None:
     groups = {}
     for label, prefix in GROUPS.items():
         names = [n for n in runs if n.startswith(prefix) and n[len(prefix):].isdigit()]
-        found = [n for n in names if (args.results / "recipes" / n / "history.csv").exists()]
+        found = [n for n in names if finished(args.results / "recipes" / n)]
         groups[label] = summarise([read_history(args.results / "recipes" / n / "history.csv") for n in found])
         print(f"{label:22s} {len(found)} of {len(names)} seeds")
         for i, name in enumerate(found):

@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from ihlib.experiments import CPU_RECIPE
+from ihlib.experiments import FAST_RECIPE
 from ihlib.train import train
 from dataclasses import replace
 
@@ -26,18 +26,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds allowed (default 60)")
-    parser.add_argument("--dim", type=int, default=CPU_RECIPE.dim)
-    parser.add_argument("--lr", type=float, default=CPU_RECIPE.lr)
-    parser.add_argument("--warmup", type=int, default=CPU_RECIPE.warmup_steps)
-    parser.add_argument("--weight-decay", type=float, default=CPU_RECIPE.weight_decay)
-    parser.add_argument("--init-std", type=float, default=CPU_RECIPE.init_std)
-    parser.add_argument("--batch-size", type=int, default=CPU_RECIPE.batch_size)
-    parser.add_argument("--order", default=CPU_RECIPE.order)
-    parser.add_argument("--padding", action="store_true", default=CPU_RECIPE.padding)
-    parser.add_argument("--eval-every", type=int, default=CPU_RECIPE.eval_every)
+    parser.add_argument("--dim", type=int, default=FAST_RECIPE.dim)
+    parser.add_argument("--lr", type=float, default=FAST_RECIPE.lr)
+    parser.add_argument("--warmup", type=int, default=FAST_RECIPE.warmup_steps)
+    parser.add_argument("--weight-decay", type=float, default=FAST_RECIPE.weight_decay)
+    parser.add_argument("--init-std", type=float, default=FAST_RECIPE.init_std)
+    parser.add_argument("--batch-size", type=int, default=FAST_RECIPE.batch_size)
+    parser.add_argument("--order", default=FAST_RECIPE.order)
+    parser.add_argument("--padding", action="store_true", default=FAST_RECIPE.padding)
+    parser.add_argument("--eval-every", type=int, default=FAST_RECIPE.eval_every)
     parser.add_argument("--max-epochs", type=int, default=200)
     args = parser.parse_args()
-    cfg = replace(CPU_RECIPE, dim=args.dim, lr=args.lr, warmup_steps=args.warmup, batch_size=args.batch_size,
+    cfg = replace(FAST_RECIPE, dim=args.dim, lr=args.lr, warmup_steps=args.warmup, batch_size=args.batch_size,
                   order=args.order, padding=args.padding, epochs=args.max_epochs, eval_every=args.eval_every,
                   weight_decay=args.weight_decay, init_std=args.init_std)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; recipe: {cfg}")
