@@ -143,7 +143,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     run = load_run(args.checkpoint, device=args.device, task=task, max_len=args.max_len)
     result = evaluate(run.model, run.test_data)
     out = {"task": args.task or run.config.task, "max_len": run.test_data.max_len, "epoch": run.history[-1]["epoch"]}
-    out.update({("test_accuracy" if k == "accuracy" else k): v for k, v in result.summary().items()})
+    out.update({(f"test_{k}" if k.startswith("accuracy") else k): v for k, v in result.summary().items()})
     out["test_accuracy_per_length"] = {str(k): v for k, v in result.accuracy.items()}
     print(json.dumps(out))
 

@@ -21,8 +21,8 @@ from .model import Transformer
 from .checkpoint import load_checkpoint, save_checkpoint
 from .settings import code_revision, resolve_device, set_seed
 from .tasks import TaskMix, Vocabulary, make_dataset
-from .train import (Run, TrainConfig, _batches, autocast, _lr_at, _rng_state, _set_rng_state, config_task, evaluation_row,
-                    mix_tokens, write_run)
+from .train import (Run, TrainConfig, _batches, _lr_at, _rng_state, _set_rng_state, autocast, config_task,
+                    evaluation_row, make_optimizer, mix_tokens, write_run)
 
 
 def _check(configs: list[TrainConfig]) -> None:
@@ -33,6 +33,8 @@ def _check(configs: list[TrainConfig]) -> None:
         raise ValueError("batched runs must share every setting but the seed")
     if base.init_from is not None:
         raise ValueError("batched runs train from scratch (no init_from)")
+    if base.snapshot_epochs:
+        raise ValueError("batched runs keep no weight snapshots; train runs with snapshot_epochs one by one")
 
 
 def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto", out: str | Path | None = None,
@@ -66,7 +68,7 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
         return functional_call(skeleton, (p, b), (idx, True))[0]
 
     batched_logits = vmap(logits_of, randomness="different")
-    optimizer = torch.optim.AdamW(list(trainable.values()), lr=cfg0.lr, weight_decay=cfg0.weight_decay)
+    optimizer = make_optimizer(cfg0, list(trainable.values()))
     histories: list[list[dict]] = [[] for _ in configs]
     lengths_cpu = [d.lengths.cpu() for d in train_sets]
 

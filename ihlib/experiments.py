@@ -91,6 +91,14 @@ def recipes(scale: str) -> dict[str, TrainConfig]:
 SEEDS = {"smoke": (0,), "cpu": (0, 1, 2), "paper": (0, 1, 2)}
 
 
+def frozen_positions(base: TrainConfig, scale: str) -> TrainConfig:
+    """``base`` with frozen random positions; at ``cpu`` scale drawn as the shipped cpu runs drew them (N(0, 1/d)),
+    until those are retrained with the paper's recipe."""
+    cfg = replace(base, pos_emb="frozen")
+    return TrainConfig.from_dict({k: v for k, v in cfg.to_dict().items() if k != "normalize_residual"}) \
+        if scale == "cpu" else cfg
+
+
 def ablations(scale: str) -> dict[str, TrainConfig]:
     """Chapter 5: CoT or not (polynomial, parity), one layer or two, learned or frozen positions; seeds per cell."""
     base = _base(scale)
@@ -100,7 +108,7 @@ def ablations(scale: str) -> dict[str, TrainConfig]:
         "parity_cot": replace(base, task="parity"),
         "parity_nocot": replace(base, task="parity", cot=False),
         "polynomial_1layer": replace(base, n_layers=1),
-        "polynomial_frozenpos": replace(base, pos_emb="frozen"),
+        "polynomial_frozenpos": frozen_positions(base, scale),
     }
     return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
 
@@ -119,8 +127,9 @@ def positional(scale: str) -> dict[str, TrainConfig]:
     ``ablations``), polynomial with CoT, seeds per cell."""
     base = _base(scale)
     dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
-    return {f"{kind}_p{p}_s{seed}": replace(base, pos_emb=kind, pos_dim=p, seed=seed)
-            for kind in ("learned", "frozen") for p in dims for seed in SEEDS[scale]}
+    cells = {f"{kind}_p{p}": replace(base, pos_dim=p) if kind == "learned" else
+             frozen_positions(replace(base, pos_dim=p), scale) for kind in ("learned", "frozen") for p in dims}
+    return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
 
 
 def data(scale: str) -> dict[str, TrainConfig]:
@@ -179,20 +188,17 @@ def transfer(scale: str) -> dict[str, TrainConfig]:
 
     The pretrained models are ``ablations`` runs, as are parity and polynomial from scratch.  At ``paper`` scale,
     as the paper does it: the ``emergence`` polynomial models at epoch 200 fine-tuned on parity for 50 epochs
-    (evaluated every 2), against the ``emergence`` parity runs from scratch; no reverse or custom task.
+    (evaluated every 2; from the shipped float16 weights), against the ``emergence`` parity runs from scratch.
+    The reverse and custom-task runs stay as at the other scales.
     """
-    if scale == "paper":
-        runs = {}
-        for seed in SEEDS[scale]:
-            start = replace(PAPER, task="parity", epochs=50, eval_every=2, seed=seed, init_epoch=200,
-                            init_from=f"ihlib:paper/emergence/polynomial_s{seed}/checkpoint.pt")
-            runs[f"finetune_all_s{seed}"] = start
-            runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
-        return runs
     base = replace(_finetune(scale), task="parity")
     runs = {}
     for seed in SEEDS[scale]:
-        start = replace(base, seed=seed, init_from=pretrained(scale, seed))
+        if scale == "paper":
+            start = replace(PAPER, task="parity", epochs=50, eval_every=2, seed=seed, init_epoch=200,
+                            init_from=f"ihlib:paper/emergence/polynomial_s{seed}/checkpoint.pt")
+        else:
+            start = replace(base, seed=seed, init_from=pretrained(scale, seed))
         runs[f"finetune_all_s{seed}"] = start
         runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
         runs[f"reverse_all_s{seed}"] = replace(_base(scale), task="polynomial", seed=seed,  # as long as from scratch
@@ -241,8 +247,8 @@ def _run_config(experiment: str, run: str, scale: str) -> TrainConfig:
 
 def shipped_snapshots(cfg: TrainConfig) -> tuple[int, ...]:
     """Snapshots a paper-scale run ships (the repository stays small): epoch 200 of every seed, where ``transfer``
-    starts; epochs 100 and 300 too for seed 0, for chapter 3."""
-    return (100, 200, 300) if cfg.seed == 0 else (200,)
+    starts; epochs 0, 100 and 300 too for seed 0, for chapter 3's stepper."""
+    return (0, 100, 200, 300) if cfg.seed == 0 else (200,)
 
 
 def export(run_dir: Path, dest: Path, weights: bool = True, half: bool = False,
@@ -280,20 +286,19 @@ def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str
     if scale == "smoke" and out is None:
         raise ValueError("smoke runs are never shipped with the package; give an output directory")
     exp = EXPERIMENTS[experiment]
-    shipped = []
-    for run, cfg in exp.runs(scale).items():
+    finished = {run: cfg for run, cfg in exp.runs(scale).items()
+                if _holds_finished(results_dir(scale) / experiment / run, cfg)}
+    for run in finished:  # all checked before any is exported: never a half-shipped experiment
         source = results_dir(scale) / experiment / run
-        if not _holds_finished(source, cfg):
-            continue
         revision = json.loads((source / "config.json").read_text()).get("code_revision") or "unknown"
-        if revision == "unknown" or revision.endswith("-dirty"):
+        if revision == "unknown" or "-dirty" in revision:
             raise ValueError(f"{source} was trained from uncommitted code ({revision}); retrain it from a commit")
+    for run, cfg in finished.items():
         dest = Path(out) / experiment / run if out else SHIPPED / scale / experiment / run
         paper = scale == "paper"
-        export(source, dest, weights=exp.ship_weights, half=paper,
+        export(results_dir(scale) / experiment / run, dest, weights=exp.ship_weights, half=paper,
                snapshots=shipped_snapshots(cfg) if paper else None)
-        shipped.append(run)
-    return shipped
+    return list(finished)
 
 
 def read_history(path: Path) -> list[dict]:

@@ -25,7 +25,8 @@ class ModelConfig:
     authors' block (``normalize_residual=True``; False gives the textbook pre-LN block).
 
     Frozen positions are drawn like learned ones, from N(0, 1) (PyTorch's ``nn.Embedding`` default, as the authors
-    do), and never trained.
+    do), and never trained; ``frozen_pos_std`` draws them from N(0, frozen_pos_std^2) instead (what results recorded
+    before this default used: 1/sqrt(d)).
 
     ``init_std=None`` keeps PyTorch's default initialisation (N(0, 1) embeddings, uniform linear layers); a number
     draws every weight matrix and embedding from N(0, init_std^2) instead (GPT-2 uses 0.02).  We measured the head
@@ -43,6 +44,7 @@ class ModelConfig:
     pos_dim: int | None = None
     init_std: float | None = None
     normalize_residual: bool = True
+    frozen_pos_std: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "n_positions", "dim", "n_layers", "n_heads", "mlp_ratio"):
@@ -62,13 +64,22 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        """A recorded config; records written before ``normalize_residual`` existed are of the pre-LN block."""
-        return cls(**{"normalize_residual": False, **d})
+        """A recorded config; records written before ``normalize_residual`` existed are :func:`legacy` ones."""
+        return cls(**(d if "normalize_residual" in d else legacy(d)))
 
 
 def use_fused_kernel(device: torch.device) -> bool:
     """Whether training attention takes the fused kernel: on a GPU, not on a CPU (slower there at these lengths)."""
     return device.type != "cpu"
+
+
+def legacy(d: dict) -> dict:
+    """A config dict recorded before ihlib had the authors' block: the pre-LN block, and frozen positions drawn
+    N(0, 1/d) over their ``pos_dim`` (or ``dim``) coordinates."""
+    d = {**d, "normalize_residual": False}
+    if d.get("pos_emb") == "frozen":
+        d["frozen_pos_std"] = 1 / math.sqrt(d.get("pos_dim") or d.get("dim", 128))
+    return d
 
 
 class Attention(nn.Module):
@@ -108,8 +119,8 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Residual block: ``x = ln1(x)`` first if ``normalize_residual`` (the authors'), then x + attn(ln1(x)) and
-    x + mlp(ln2(x))."""
+    """Residual block: ``h = ln1(x)``, then ``x = (h if normalize_residual else x) + attn(h)`` (the authors' block
+    if True, the textbook pre-LN block if False), then ``x + mlp(ln2(x))``."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -144,6 +155,8 @@ class Transformer(nn.Module):
             if isinstance(module, (nn.Linear, nn.Embedding)) and cfg.init_std is not None:
                 nn.init.normal_(module.weight, std=cfg.init_std)
         if cfg.pos_emb == "frozen":  # drawn like the learned ones (N(0, 1) unless init_std), then kept fixed
+            if cfg.frozen_pos_std is not None:
+                nn.init.normal_(self.pos_emb.weight, std=cfg.frozen_pos_std)
             self.pos_emb.weight.requires_grad_(False)
 
     def forward(self, idx: torch.Tensor, return_attention: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from .metrics import evaluate, target_mask
-from .model import ModelConfig, Transformer
+from .model import ModelConfig, Transformer, legacy
 from .settings import code_revision, progress_enabled, resolve_device, set_seed
 from .tasks import IterativeTask, SequenceSet, TaskMix, Vocabulary, make_dataset, parse_task, sequence_length
 
@@ -60,6 +60,7 @@ class TrainConfig:
     pos_dim: int | None = None
     init_std: float | None = None
     normalize_residual: bool = True
+    frozen_pos_std: float | None = None
     epochs: int = 1000
     lr: float = 3e-4
     weight_decay: float = 0.0
@@ -104,15 +105,16 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """A recorded config; records written before ``normalize_residual`` existed are of the pre-LN block."""
+        """A recorded config; records written before ``normalize_residual`` existed are ``model.legacy`` ones."""
         known = {f.name for f in fields(cls)}
-        return cls(**{"normalize_residual": False, **{k: v for k, v in d.items() if k in known}})
+        d = d if "normalize_residual" in d else legacy(d)
+        return cls(**{k: v for k, v in d.items() if k in known})
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         """The architecture this config trains from scratch."""
         return ModelConfig(vocab_size, self.seq_len - 1, self.dim, self.n_layers, self.n_heads, dropout=self.dropout,
                            pos_emb=self.pos_emb, pos_dim=self.pos_dim, init_std=self.init_std,
-                           normalize_residual=self.normalize_residual)
+                           normalize_residual=self.normalize_residual, frozen_pos_std=self.frozen_pos_std)
 
 
 #: Training precisions: float32, or bfloat16 autocast of the training steps (``autocast``).
@@ -203,7 +205,7 @@ def _resolve(cfg: TrainConfig, vocab: Vocabulary) -> tuple[TrainConfig, dict | N
     if cfg.only_mlp2 and mcfg.n_layers < 2:
         raise ValueError("only_mlp2 needs a model with at least two layers")
     cfg = replace(cfg, dim=mcfg.dim, n_layers=mcfg.n_layers, n_heads=mcfg.n_heads, pos_emb=mcfg.pos_emb,
-                  pos_dim=mcfg.pos_dim, normalize_residual=mcfg.normalize_residual)
+                  pos_dim=mcfg.pos_dim, normalize_residual=mcfg.normalize_residual, frozen_pos_std=mcfg.frozen_pos_std)
     return cfg, src
 
 
@@ -272,6 +274,13 @@ def run_record(state: dict) -> str:
                        "code_revision": state.get("code_revision"), "finished": state.get("finished", True)}, indent=2)
 
 
+def resumed_revision(recorded: str | None, current: str | None) -> str | None:
+    """The code revision of a resumed run: every revision that trained it, joined by ``+`` (a dirty one stays)."""
+    if recorded is None or current is None:
+        return None
+    return recorded if recorded.split("+")[-1] == current else f"{recorded}+{current}"
+
+
 def write_run(out: Path, cfg: TrainConfig, model: Transformer, vocab: Vocabulary, history: list[dict], finished: bool,
               revision: str | None, optimizer: dict | None = None, rng: dict | None = None,
               snapshots: dict[int, dict] | None = None, epoch: int | None = None, step: int | None = None,
@@ -317,6 +326,35 @@ def load_run_state(state: dict, device: str | torch.device = "cpu", task: Iterat
     return Run(cfg, model.eval(), vocab, train_data, test_data, list(state["history"]), snapshots)
 
 
+def make_optimizer(cfg: TrainConfig, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """Adam with the config's learning rate (AdamW's decoupled decay if ``weight_decay`` > 0)."""
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def train_epoch(model: Transformer, optimizer: torch.optim.Optimizer, cfg: TrainConfig, train_data: SequenceSet,
+                epoch: int, step: int) -> tuple[float, int]:
+    """One epoch of optimiser steps (epoch ``epoch``, counted from 0; ``step`` steps done before it): the mean
+    training loss over its batches and the step count after it."""
+    device = train_data.tokens.device
+    total = torch.zeros((), device=device)
+    batches = _batches(cfg, train_data.lengths.cpu(), epoch)
+    for idx, width in batches:
+        idx = idx.to(device)
+        tokens, lengths = train_data.tokens[idx, :width], train_data.lengths[idx]
+        with autocast(cfg, device):
+            logits, _ = model(tokens[:, :-1])
+        targets = tokens[:, 1:].masked_fill(~target_mask(lengths, width - 1), -100)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=-100)
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(cfg, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach()
+        step += 1
+    return float(total) / len(batches), step
+
+
 def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.device = "auto",
           progress: bool | None = None, task: IterativeTask | TaskMix | None = None,
           until: Callable[[dict], bool] | None = None) -> Run:
@@ -344,8 +382,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     train_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device)
     test_data = make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device)
     task_tokens = mix_tokens(task, vocab)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
     history: list[dict] = []
     snapshots: dict[int, dict] = {}
     epoch, step, seconds, finished = 0, 0, 0.0, False
@@ -356,6 +393,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
         history, epoch, step, seconds = list(resume["history"]), resume["epoch"], resume["step"], resume["seconds"]
         snapshots = {int(k): v for k, v in resume.get("snapshots", {}).items()}
         _set_rng_state(resume["rng"])
+        revision = resumed_revision(resume.get("code_revision"), revision)
 
     def checkpoint() -> None:
         if out is not None:
@@ -373,27 +411,10 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
         record(None)
     bar = tqdm(range(epoch, cfg.epochs), initial=epoch, total=cfg.epochs, disable=not progress_enabled(progress),
                desc=f"{cfg.task}{'' if cfg.cot else ' (no CoT)'} L<={cfg.max_len} d={cfg.dim}")
-    lengths_cpu = train_data.lengths.cpu()
     model.train()
     for _ in bar:
         start = time.perf_counter()
-        total = torch.zeros((), device=device)
-        batches = _batches(cfg, lengths_cpu, epoch)
-        for idx, width in batches:
-            idx = idx.to(device)
-            tokens, lengths = train_data.tokens[idx, :width], train_data.lengths[idx]
-            with autocast(cfg, device):
-                logits, _ = model(tokens[:, :-1])
-            targets = tokens[:, 1:].masked_fill(~target_mask(lengths, width - 1), -100)
-            loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=-100)
-            for group in optimizer.param_groups:
-                group["lr"] = _lr_at(cfg, step)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-            step += 1
-        mean_loss = float(total) / len(batches)
+        mean_loss, step = train_epoch(model, optimizer, cfg, train_data, epoch, step)
         if not math.isfinite(mean_loss):
             raise TrainingDiverged(f"training loss became {mean_loss} at epoch {epoch + 1}; the last checkpoint "
                                    f"(epoch {history[-1]['epoch']}) is kept")

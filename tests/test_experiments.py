@@ -30,7 +30,10 @@ def test_data_cells_change_one_thing_and_keep_the_step_budget():
 
 def test_positional_cells():
     runs = positional("cpu")
-    assert len(runs) == 12 and runs["frozen_p4_s2"] == replace(CPU_RECIPE, pos_emb="frozen", pos_dim=4, seed=2)
+    assert len(runs) == 12 and runs["learned_p16_s0"] == replace(CPU_RECIPE, pos_dim=16)
+    # the shipped cpu runs drew frozen positions N(0, 1/pos_dim), as the code did then
+    assert runs["frozen_p4_s2"] == replace(CPU_RECIPE, pos_emb="frozen", pos_dim=4, seed=2, frozen_pos_std=0.5)
+    assert positional("paper")["frozen_p4_s2"].frozen_pos_std is None
 
 
 def test_transfer_includes_reverse_and_the_example_task():
@@ -103,7 +106,7 @@ def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
     assert set(runs) == {f"{t}_s{s}" for t in ("polynomial", "parity") for s in (0, 1, 2)}
     assert replace(runs["polynomial_s1"], epochs=1000, snapshot_epochs=(), seed=0) == TrainConfig()
     assert runs["parity_s2"].epochs == 500 and {100, 200, 300} <= set(runs["polynomial_s0"].snapshot_epochs)
-    assert shipped_snapshots(runs["polynomial_s0"]) == (100, 200, 300) and shipped_snapshots(runs["parity_s1"]) == (200,)
+    assert shipped_snapshots(runs["polynomial_s0"]) == (0, 100, 200, 300) and shipped_snapshots(runs["parity_s1"]) == (200,)
     start = transfer("paper")["finetune_mlp2_s1"]
     assert start.init_from == "ihlib:paper/emergence/polynomial_s1/checkpoint.pt" and start.init_epoch == 200
     assert start.only_mlp2 and start.task == "parity" and start.epochs == 50 and start.normalize_residual

@@ -30,6 +30,8 @@ def test_batched_runs_match_separate_runs():
 def test_batched_refuses_mixed_settings():
     with pytest.raises(ValueError, match="but the seed"):
         train_batched([TINY, TrainConfig(**{**TINY.to_dict(), "dim": 8})], device="cpu")
+    with pytest.raises(ValueError, match="snapshots"):
+        train_batched([TrainConfig(**{**TINY.to_dict(), "snapshot_epochs": (2,)})], device="cpu")
 
 
 def test_converged_rule():

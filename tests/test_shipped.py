@@ -84,3 +84,9 @@ def test_shipped_result_matches_its_config_and_reevaluates(scale, experiment, ru
         assert summary["accuracy_to_eos"] == pytest.approx(last["test_accuracy_to_eos"], abs=1e-6)
     else:  # recorded before the authors' score existed: test_accuracy then stopped at the first EoS
         assert summary["accuracy_to_eos"] == pytest.approx(last["test_accuracy"], abs=1e-6)
+
+
+@pytest.mark.parametrize("scale,experiment", sorted(IN_PROGRESS))
+def test_experiments_in_progress_have_shipped_finished_runs(scale, experiment):
+    shipped = [r for r in EXPERIMENTS[experiment].runs(scale) if (SHIPPED / scale / experiment / r).exists()]
+    assert shipped, f"{scale}/{experiment} is listed as in progress but ships no run: ship one or unlist it"

@@ -14,7 +14,7 @@ import torch
 
 from ihlib.checkpoint import load_checkpoint
 from ihlib.tasks import IterativeTask, Vocabulary, parity_task
-from ihlib.train import TrainConfig, evaluation_row, load_run, train
+from ihlib.train import TrainConfig, evaluation_row, load_run, resumed_revision, train
 
 TINY = dict(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2)
 ENV = {**os.environ, "IHLIB_PROGRESS": "0"}
@@ -54,6 +54,18 @@ def test_recorded_configs_without_the_block_field_are_pre_ln_and_the_default_is_
     assert not TrainConfig.from_dict(d).normalize_residual and TrainConfig().normalize_residual
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(precision="fp8")
+
+
+def test_a_resumed_run_records_every_revision_that_trained_it():
+    assert resumed_revision("abc", "abc") == "abc" and resumed_revision("abc-dirty", "def") == "abc-dirty+def"
+    assert resumed_revision("abc+def", "def") == "abc+def" and resumed_revision(None, "def") is None
+
+
+def test_legacy_frozen_positions_are_drawn_as_they_were():
+    d = TrainConfig(pos_emb="frozen", dim=64).to_dict()
+    del d["normalize_residual"]
+    legacy = TrainConfig.from_dict(d)
+    assert legacy.frozen_pos_std == 0.125 and TrainConfig(pos_emb="frozen").frozen_pos_std is None
 
 
 def test_training_learns_copy():
