@@ -282,7 +282,8 @@ def export(run_dir: Path, dest: Path, weights: bool = True, half: bool = False,
 def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str]:
     """Export every finished run of ``experiment`` at ``scale`` from :func:`results_dir` into ``out`` (default: the
     package's shipped results) and return their names.  Paper-scale weights ship in float16, with the snapshots
-    of :func:`shipped_snapshots`.  Runs made from uncommitted code are refused: shipped results must come from a clean revision."""
+    of :func:`shipped_snapshots`.  Runs made from uncommitted code are refused: shipped results come from a clean
+    revision."""
     if scale == "smoke" and out is None:
         raise ValueError("smoke runs are never shipped with the package; give an output directory")
     exp = EXPERIMENTS[experiment]

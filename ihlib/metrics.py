@@ -72,8 +72,8 @@ class Evaluation:
     """Per-length accuracy, scored two ways, and attention statistics from one forward pass over a dataset.
 
     ``accuracy`` is the authors' score: every target after EoI is right, up to the dataset's padded width
-    (2 L_max + 3 with CoT, L_max + 4 without: the CoT tokens and the whole EoS tail).  ``accuracy_to_eos`` stops at the first EoS (the CoT tokens
-    and the closing EoS).  The first is never above the second.
+    (2 L_max + 3 with CoT, L_max + 4 without: the CoT tokens and the whole EoS tail).  ``accuracy_to_eos`` stops at
+    the first EoS (the CoT tokens and the closing EoS).  The first is never above the second.
     """
 
     accuracy: dict[int, float]
