@@ -154,8 +154,8 @@ def _reproduce(args: argparse.Namespace) -> None:
 
 def _ship(args: argparse.Namespace) -> None:
     runs = ship(args.experiment, args.scale, args.out)
-    print(f"{args.experiment}: shipped {len(runs)} finished runs of {len(EXPERIMENTS[args.experiment].runs(args.scale))}"
-          + (f" ({', '.join(runs)})" if runs else ""))
+    total = len(EXPERIMENTS[args.experiment].runs(args.scale))
+    print(f"{args.experiment}: shipped {len(runs)} finished runs of {total}" + (f" ({', '.join(runs)})" if runs else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
