@@ -21,15 +21,11 @@ import statistics
 from pathlib import Path
 
 from ihlib.experiments import EXPERIMENTS, SHIPPED, read_history
+from ihlib.metrics import head_epoch
 
 FINAL = ("test_accuracy", "peakiness_layer1", "peakiness_layer2")
 GROUPS = {"fast fp32": "fast_s", "fast bf16": "fast_bf16_s", "paper_L8 fp32": "paper_L8_s",
           "paper_L8 bf16": "paper_L8_bf16_s", "paper_L8 pre-LN fp32": "paper_L8_preln_s"}
-
-
-def head_epoch(history: list[dict]) -> int | None:
-    """First evaluated epoch with test accuracy >= 0.95 and layer-2 peakiness >= 0.9 (None: never)."""
-    return next((r["epoch"] for r in history if r["test_accuracy"] >= 0.95 and r["peakiness_layer2"] >= 0.9), None)
 
 
 def finished(directory: Path) -> bool:

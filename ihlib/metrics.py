@@ -62,6 +62,13 @@ def reported_lengths(max_len: int) -> list[int]:
     return list(range(4, max_len + 1)) if max_len >= 4 else list(range(1, max_len + 1))
 
 
+def head_epoch(history: list[dict], accuracy: float = 0.95, peakiness: float = 0.9) -> int | None:
+    """First evaluated epoch with an iteration head: test accuracy >= ``accuracy`` and layer-2 peakiness >=
+    ``peakiness`` (benchmarks/time_to_head.py's criterion); None if the run never has one."""
+    return next((r["epoch"] for r in history if r["test_accuracy"] >= accuracy and r["peakiness_layer2"] >= peakiness),
+                None)
+
+
 def target_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
     """Which predictions count: those made at EoI (position L+1) and after, i.e. every target after EoI."""
     return torch.arange(width, device=lengths.device)[None, :] >= (lengths[:, None] + 1)

@@ -147,6 +147,27 @@ def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | No
     return fig
 
 
+def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] = ("test_accuracy", "peakiness_layer2"),
+               title: str = "") -> plt.Figure:
+    """One panel per history column in ``keys``: a thin line per seed and a thick line for the mean, one colour per
+    group (label -> histories).  Seeds that stopped early keep their last value in the mean."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 3.8), constrained_layout=True, squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, key in zip(axes[0], keys):
+        for i, (label, runs) in enumerate(groups.items()):
+            epochs = sorted({row["epoch"] for run in runs for row in run})
+            for run in runs:
+                ax.plot([r["epoch"] for r in run], [r[key] for r in run], color=colours(i), lw=0.8, alpha=0.5)
+            last = [{r["epoch"]: r[key] for r in run} for run in runs]
+            mean = [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= epoch), np.nan) for v in last])
+                    for epoch in epochs]
+            ax.plot(epochs, mean, color=colours(i), lw=2.2, label=f"{label} (mean of {len(runs)})")
+        ax.set(xlabel="epoch", ylabel=key.replace("_", " "), ylim=(-0.02, 1.02))
+        ax.legend(fontsize=9, loc="lower right")
+    fig.suptitle(title)
+    return fig
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence], title: str = "", note: str = "") -> Markdown:
     """A table for a notebook output: a bold ``title`` above, an italic ``note`` below; cells shown with ``str``."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
