@@ -151,7 +151,7 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
                title: str = "") -> plt.Figure:
     """One panel per history column in ``keys``: a thin line per seed and a thick line for the mean, one colour per
     group (label -> histories).  Seeds that stopped early keep their last value in the mean."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 3.8), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), constrained_layout=True, squeeze=False)
     colours = plt.get_cmap("tab10")
     for ax, key in zip(axes[0], keys):
         for i, (label, runs) in enumerate(groups.items()):

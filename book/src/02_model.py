@@ -107,6 +107,49 @@ for layer in (1, 2):
     assert p == 1.0 and u == 0.0
 
 # %% [markdown]
+# ## Which block? Measured on the paper's recipe at $L_{max} = 8$
+#
+# Before reading the authors' code, this book trained the textbook block. To see what the difference changes, the
+# `recipes` experiment trains the paper's recipe (Adam $3\cdot10^{-4}$, batch 256, length order, padding, $d = 128$,
+# no weight decay) at $L_{max} = 8$ with each block, three seeds each, for up to 300 epochs (a run stops once its
+# test accuracy has stayed at or above 0.99 for three evaluations). *An iteration head* here means test accuracy
+# $\geq 0.95$ with layer-2 peakiness $\geq 0.9$.
+#
+# What we expected, written down before the pre-LN runs had finished: **both blocks grow an iteration head within
+# 300 epochs in at least 2 of 3 seeds**, and the book's `cpu` scale takes the authors' block (the paper's model)
+# unless it fails that where pre-LN meets it.
+
+# %%
+from ihlib.experiments import histories
+from ihlib.metrics import head_epoch
+from ihlib.viz import markdown_table, plot_seeds
+
+seeds = (0,) if SCALE == "smoke" else (0, 1, 2)
+blocks = {"authors' block": "paper_L8_s", "pre-LN block": "paper_L8_preln_s"}
+found = histories("recipes", SCALE, runs=[f"{prefix}{s}" for prefix in blocks.values() for s in seeds])
+groups = {label: [found[f"{prefix}{s}"] for s in seeds] for label, prefix in blocks.items()}
+fig = plot_seeds(groups, title="Paper recipe, L_max = 8: a thin line per seed, the mean thick")
+plt.show()
+rows = [[label, seed, head_epoch(h) or "—", f"{h[-1]['epoch']}", f"{h[-1]['test_accuracy']:.3f}",
+         f"{h[-1]['peakiness_layer1']:.2f}", f"{h[-1]['peakiness_layer2']:.2f}"]
+        for label, runs in groups.items() for seed, h in zip(seeds, runs)]
+markdown_table(["block", "seed", "epoch of the head", "last epoch", "test accuracy", "peakiness L1", "peakiness L2"],
+               rows, title="Each seed at its last evaluation", note="— : no iteration head within the budget")
+
+# %%
+reached = {label: sum(head_epoch(h) is not None for h in runs) for label, runs in groups.items()}
+print(", ".join(f"{label}: a head in {n} of {len(seeds)} seeds" for label, n in reached.items()))
+if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs, and what the text below says of it
+    assert reached["authors' block"] >= 2 and reached["pre-LN block"] < 2, reached
+
+# %% [markdown]
+# At the `cpu` scale (three seeds per block, checked above), the authors' block meets the expectation and the
+# pre-LN block does not: one pre-LN seed never learns the task within 300 epochs. Several accurate runs stop with
+# layer-2 peakiness just under 0.9 while it is still rising, so these counts depend on when a run stops. The
+# seed-by-seed figures are in `benchmarks/README.md`. By the rule stated before the runs, the book's `cpu` scale
+# moves to the authors' block when its results are next retrained.
+
+# %% [markdown]
 # ## How this book's runs differ from the authors'
 #
 # Everything the book trains at `paper` scale uses the authors' model, data, loss and metric. Where a chapter runs
