@@ -16,22 +16,15 @@ The rule, written before the runs were read (benchmarks/README.md):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
-from ihlib.experiments import EXPERIMENTS, SHIPPED, read_history
+from ihlib.experiments import EXPERIMENTS, SHIPPED, _holds_finished, read_history
 from ihlib.metrics import head_epoch
 
 FINAL = ("test_accuracy", "peakiness_layer1", "peakiness_layer2")
 GROUPS = {"fast fp32": "fast_s", "fast bf16": "fast_bf16_s", "paper_L8 fp32": "paper_L8_s",
           "paper_L8 bf16": "paper_L8_bf16_s", "paper_L8 pre-LN fp32": "paper_L8_preln_s"}
-
-
-def finished(directory: Path) -> bool:
-    """Whether a run directory holds a finished run (one still training is left out)."""
-    record = directory / "config.json"
-    return record.exists() and json.loads(record.read_text()).get("finished", False)
 
 
 def summarise(histories: list[list[dict]]) -> dict:
@@ -57,7 +50,7 @@ def main() -> None:
     groups = {}
     for label, prefix in GROUPS.items():
         names = [n for n in runs if n.startswith(prefix) and n[len(prefix):].isdigit()]
-        found = [n for n in names if finished(args.results / "recipes" / n)]
+        found = [n for n in names if _holds_finished(args.results / "recipes" / n, runs[n])]  # finished, same config
         groups[label] = summarise([read_history(args.results / "recipes" / n / "history.csv") for n in found])
         print(f"{label:22s} {len(found)} of {len(names)} seeds")
         for i, name in enumerate(found):
