@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto")
     r.add_argument("--workers", type=_positive(int), default=None,
                    help="CPU processes training runs side by side, one thread each (default: one per core)")
+    r.add_argument("--run", action="append", metavar="NAME",
+                   help="train only this run of the experiments (repeatable; e.g. to split them between processes)")
 
     s = sub.add_parser("ship", help="export the finished runs of an experiment as shipped results",
                        description="Copy every finished run of EXPERIMENT at SCALE from $IHLIB_RESULTS into the "
@@ -149,7 +151,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
-    reproduce(args.scale, args.experiment, args.out, args.device, args.workers)
+    reproduce(args.scale, args.experiment, args.out, args.device, args.workers, args.run)
 
 
 def _ship(args: argparse.Namespace) -> None:

@@ -384,16 +384,24 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
 
 
 def reproduce(scale: str, experiments: list[str] | None = None, out: str | None = None,
-              device: str = "auto", workers: int | None = None) -> None:
-    """Train every run of ``experiments`` (default all) at ``scale`` (on a CPU over ``workers`` processes, default
-    one per core) and :func:`ship` them (into ``out``, default the package's shipped results; smoke runs only
-    with ``out``)."""
+              device: str = "auto", workers: int | None = None, only: list[str] | None = None) -> None:
+    """Train every run of ``experiments`` (default all; or only the runs named in ``only``) at ``scale`` (on a CPU
+    over ``workers`` processes, default one per core) and :func:`ship` the finished ones (into ``out``, default the
+    package's shipped results; smoke runs only with ``out``).
+
+    ``only`` lets two processes share one experiment's runs without ever training the same run."""
     names = experiments or list(EXPERIMENTS)
     unknown = [name for name in names if name not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}")
+    if only:
+        known = {run for name in names for run in EXPERIMENTS[name].runs(scale)}
+        if missing := [run for run in only if run not in known]:
+            raise ValueError(f"no run {missing[0]!r} in {', '.join(names)} at {scale} scale")
     for name in names:
-        runs = EXPERIMENTS[name].runs(scale)
+        runs = {run: cfg for run, cfg in EXPERIMENTS[name].runs(scale).items() if not only or run in only}
+        if not runs:
+            continue
         start = time.perf_counter()
         _train_all(runs, results_dir(scale) / name, EXPERIMENTS[name].early_stop, device, workers=workers)
         if scale != "smoke" or out:

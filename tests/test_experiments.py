@@ -2,6 +2,7 @@
 loaded, curves-only exports carry no weights, and a custom task's runs rebuild it from their configs alone."""
 
 import json
+import sys
 from dataclasses import replace
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 from ihlib.checkpoint import load_checkpoint
 from ihlib.experiments import (CPU_RECIPE, EXAMPLE_TASK, EXPERIMENTS, SMOKE, Experiment, custom_transfer, data,
-                               emergence, export, histories, positional, read_history, ship, shipped_snapshots,
+                               emergence, export, histories, positional, read_history, reproduce, ship, shipped_snapshots,
                                transfer)
 from ihlib.metrics import evaluate
 from ihlib.tasks import IterativeTask
@@ -57,6 +58,14 @@ def test_histories_train_missing_runs_once_then_load_them(results):
     again = histories("positional", "smoke")
     assert again == first and path.stat().st_mtime_ns == stamp and set(first) == set(positional("smoke"))
     assert first["learned_p4_s0"] == read_history(path)
+
+
+def test_reproduce_only_named_runs(results, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["ihlib.train"], "code_revision", lambda: "abc1234")  # shippable whatever the working tree
+    reproduce("smoke", ["positional"], out=str(tmp_path / "out"), only=["frozen_p4_s0"])
+    assert [p.name for p in (results / "smoke" / "positional").iterdir()] == ["frozen_p4_s0"]
+    with pytest.raises(ValueError, match="no run 'nope'"):
+        reproduce("smoke", ["positional"], only=["nope"])
 
 
 def test_curves_only_export_drops_weights(results, tmp_path):

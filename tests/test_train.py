@@ -158,6 +158,7 @@ def trained(tmp_path_factory):
     (["train", "--task-definition", "{partial}"], "not a task definition"),
     (["reproduce", "--scale", "cpu", "--experiment", "sorting"], "invalid choice"),
     (["reproduce", "--scale", "cpu", "--workers", "0"], "must be positive"),
+    (["reproduce", "--scale", "cpu", "--experiment", "emergence", "--run", "nope"], "no run 'nope'"),
     (["train", "--precision", "fp8"], "invalid choice"),
 ])
 def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message):
