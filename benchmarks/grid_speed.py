@@ -23,7 +23,7 @@ from dataclasses import replace
 import torch
 
 from ihlib.batched import train_batched
-from ihlib.experiments import FAST_RECIPE
+from ihlib.presets import FAST_RECIPE
 from ihlib.grid import run_grid
 from ihlib.train import train
 

@@ -1,7 +1,7 @@
 """Does bf16 training change the science, and what does the authors' block change?  Read from the ``recipes`` runs.
 
-Run: ``python benchmarks/recipes_check.py [--results DIR]`` after ``python -m ihlib reproduce --scale cpu
---experiment recipes`` (default: the shipped runs).  Prints, per group of runs (fast / paper recipe at L_max 8, by
+Run: ``python benchmarks/recipes_check.py``: it reads the shipped runs, or those that ``python -m ihlib reproduce
+--scale cpu --experiment recipes`` trained into ``$IHLIB_RESULTS``.  Prints, per group of runs (fast / paper recipe at L_max 8, by
 precision and block), each seed's epoch to the head, final test accuracy and layer-1 / layer-2 peakiness, then a
 verdict line per precision comparison: ``bf16_within_fp32_spread <recipe> yes|no``.
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 
-from ihlib.experiments import EXPERIMENTS, SHIPPED, _holds_finished, read_history
+from ihlib.experiments import EXPERIMENTS
+from ihlib.results import finished_run
 from ihlib.metrics import head_epoch
 
 FINAL = ("test_accuracy", "peakiness_layer1", "peakiness_layer2")
@@ -44,14 +44,13 @@ def within_spread(bf16: dict, fp32: dict) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=SHIPPED / "cpu", help="folder holding recipes/<run>/")
-    args = parser.parse_args()
+    parser.parse_args()  # finished runs are read from the result store: shipped, else $IHLIB_RESULTS
     runs = EXPERIMENTS["recipes"].runs("cpu")
     groups = {}
     for label, prefix in GROUPS.items():
         names = [n for n in runs if n.startswith(prefix) and n[len(prefix):].isdigit()]
-        found = [n for n in names if _holds_finished(args.results / "recipes" / n, runs[n])]  # finished, same config
-        groups[label] = summarise([read_history(args.results / "recipes" / n / "history.csv") for n in found])
+        found = {n: d for n in names if (d := finished_run("recipes", n, "cpu")) is not None}  # finished, same config
+        groups[label] = summarise([d.history() for d in found.values()])
         print(f"{label:22s} {len(found)} of {len(names)} seeds")
         for i, name in enumerate(found):
             g = groups[label]

@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from ihlib.experiments import FAST_RECIPE
+from ihlib.presets import FAST_RECIPE
 from ihlib.train import train
 from dataclasses import replace
 

@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/train_speed.py [--rounds N]``.  Modes: faithful (every batch padded to 2 L_max + 3, the
 authors' objective) and no-padding (each batch cut to its longest sequence); precisions: fp32 and bf16 autocast.
-Every setting trains through ``ihlib.train.train_epoch`` (the loop ``train`` runs), one epoch per setting in turn,
+Every setting trains through ``ihlib.engine.train_epoch`` (the loop ``train`` runs), one epoch per setting in turn,
 for N rounds after one warm-up epoch each; the minimum over rounds is reported, so a machine busy with other work
 slows every setting alike and the ratios stay fair.  Prints one line per setting, then ``faithful_speedup`` (fp32
 faithful seconds over the fastest faithful setting's; target >= 1.5) and ``nopad_speedup`` (fp32 faithful over the
@@ -20,7 +20,8 @@ from ihlib.metrics import evaluate
 from ihlib.model import Transformer
 from ihlib.settings import set_seed
 from ihlib.tasks import Vocabulary, make_dataset, polynomial_task
-from ihlib.train import PRECISIONS, TrainConfig, make_optimizer, train_epoch
+from ihlib.config import PRECISIONS, TrainConfig
+from ihlib.engine import make_optimizer, train_epoch
 
 
 def main() -> None:

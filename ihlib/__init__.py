@@ -1,6 +1,6 @@
 """ihlib: the library behind the executable companion to "Iteration Head: A Mechanistic Study of Chain-of-Thought".
 
-Iterative tasks (``tasks``), the two-layer transformer (``model``), training (``train``), iteration-head metrics
+Iterative tasks (``tasks``), the two-layer transformer (``model``), training (``train``, ``engine``), iteration-head metrics
 (``metrics``), a hand-built iteration head (``handcrafted``), plots and attention steppers (``viz``) and named
 experiments with their scales (``experiments``).
 """
@@ -12,7 +12,9 @@ from .model import ModelConfig, Transformer  # noqa: E402
 from .settings import code_revision, get_scale, notebook_setup, resolve_device, set_seed  # noqa: E402
 from .tasks import (IterativeTask, TaskMix, Vocabulary, copy_task, get_task, make_dataset,  # noqa: E402
                     parity_task, polynomial_task)
-from .train import Run, TrainConfig, load_run, train  # noqa: E402
+from .config import TrainConfig  # noqa: E402
+from .rundir import Run, load_run  # noqa: E402
+from .train import train  # noqa: E402
 
 code_revision()  # the revision of the code this process loads, recorded by every run it trains
 

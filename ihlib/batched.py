@@ -1,14 +1,22 @@
-"""K runs that differ only by seed, trained as one batched model: stacked parameters, ``torch.func.vmap``.
+"""K runs that differ only by seed (and by the run they fine-tune), trained as one batched model: stacked
+parameters, ``torch.func.vmap``.
 
 A tiny model leaves a GPU idle, so K runs cost about as much as one there.  On a CPU the small matmuls are bound by
 memory, not by Python overhead, and batching pays little (benchmarks/grid_speed.py measures it).  The loss is the
 sum of the runs' own losses and Adam works element by element, so each run follows the trajectory it would follow
 alone, up to floating-point noise (dropout aside: its random draws differ).
+
+Everything else comes from the engine that ``train`` uses (``ihlib.engine``): the batch plan, learning rate,
+evaluation schedule and history row, the NaN guard, the stop rule and the snapshots.  A run whose stop rule fires is
+written then, with its weights of that moment; the group trains on until every run has stopped.  The ``seconds``
+column is the group's time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,49 +24,67 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig, config_task
+from .engine import Ledger, StopRule, autocast, batch_plan, check_loss, evaluates_at, lr_at, make_optimizer, mix_tokens
 from .metrics import target_mask
 from .model import Transformer
-from .checkpoint import load_checkpoint, save_checkpoint
+from .rundir import Run, RunDir, run_state
 from .settings import code_revision, resolve_device, set_seed
 from .tasks import TaskMix, Vocabulary, make_dataset
-from .train import (Run, TrainConfig, _batches, _lr_at, _rng_state, _set_rng_state, autocast, config_task,
-                    evaluation_row, make_optimizer, mix_tokens, write_run)
+from .train import _build_model, _rng_state, _set_rng_state, resolve
+
+
+def group_key(cfg: TrainConfig) -> TrainConfig:
+    """What runs trained in one group share: every setting but the seed and which run each fine-tunes."""
+    return replace(cfg, seed=0, init_from=None if cfg.init_from is None else "*")
 
 
 def _check(configs: list[TrainConfig]) -> None:
     if not configs:
         raise ValueError("give at least one config")
-    base = replace(configs[0], seed=0)
-    if any(replace(c, seed=0) != base for c in configs):
-        raise ValueError("batched runs must share every setting but the seed")
-    if base.init_from is not None:
-        raise ValueError("batched runs train from scratch (no init_from)")
-    if base.snapshot_epochs:
-        raise ValueError("batched runs keep no weight snapshots; train runs with snapshot_epochs one by one")
+    if any(group_key(c) != group_key(configs[0]) for c in configs):
+        raise ValueError("batched runs must share every setting but the seed (and the run each fine-tunes)")
 
 
 def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto", out: str | Path | None = None,
-                  names: list[str] | None = None) -> list[Run]:
+                  names: list[str] | None = None, until: StopRule | None = None) -> list[Run]:
     """Train the runs of ``configs`` (same settings, different seeds) together; return one Run per config.
 
     With ``out``, the group is checkpointed at every evaluation (``out/.batched/<first name>+<K>.pt``, so an
-    interrupted group resumes where it stopped) and each finished run is written to ``out/<name>`` like a run of
-    :func:`ihlib.train.train`, without optimizer state (``names`` default: ``seed<seed>``).
+    interrupted group resumes where it stopped) and each run is written to ``out/<name>`` like a run of
+    :func:`ihlib.train.train` once it stops, without optimizer state (``names`` default: ``seed<seed>``).
     """
     _check(configs)
     names = names or [f"seed{cfg.seed}" for cfg in configs]
-    group_file = Path(out) / ".batched" / f"{names[0]}+{len(names)}.pt" if out is not None else None
     device = resolve_device(device)
+    resolved = [resolve(cfg) for cfg in configs]
+    configs = [cfg for cfg, _ in resolved]
+    directories = [RunDir(Path(out) / name) for name in names] if out is not None else []
+    for directory, cfg in zip(directories, configs):
+        directory.check_can_hold(cfg)
+    with contextlib.ExitStack() as stack:
+        for directory in directories:
+            stack.enter_context(directory.lock())
+        return _train_group(configs, [src for _, src in resolved], device, directories,
+                            Path(out) / ".batched" / f"{names[0]}+{len(names)}.pt" if out is not None else None,
+                            names, until)
+
+
+def _train_group(configs: list[TrainConfig], sources: list[dict | None], device: torch.device,
+                 directories: list[RunDir], group_file: Path | None, names: list[str],
+                 until: StopRule | None) -> list[Run]:
     cfg0 = configs[0]
     task = config_task(cfg0)
     vocab = Vocabulary.for_tasks(task.tasks if isinstance(task, TaskMix) else (task,))
-    mcfg = cfg0.model_config(vocab.size)
+    task_tokens = mix_tokens(task, vocab)
     models, train_sets, test_sets = [], [], []
-    for cfg in configs:
+    for cfg, src in zip(configs, sources):
         set_seed(cfg.seed)  # the same initialisation as train(cfg)
-        models.append(Transformer(mcfg).to(device))
+        models.append(_build_model(cfg, vocab, src, device))
         train_sets.append(make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "train", cfg.cot, vocab).to(device))
         test_sets.append(make_dataset(task, cfg.max_len, cfg.n_per_length, cfg.seed, "test", cfg.cot, vocab).to(device))
+    mcfg = models[0].cfg
     params, buffers = stack_module_state(models)
     trainable = {k: v for k, v in params.items() if v.requires_grad}
     skeleton = copy.deepcopy(models[0]).to("meta")
@@ -69,26 +95,36 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
 
     batched_logits = vmap(logits_of, randomness="different")
     optimizer = make_optimizer(cfg0, list(trainable.values()))
-    histories: list[list[dict]] = [[] for _ in configs]
+    ledgers = [Ledger(cfg, until) for cfg in configs]
+    finals: dict[int, Transformer] = {}
     lengths_cpu = [d.lengths.cpu() for d in train_sets]
-
-    def record(epoch: int, step: int, losses: list[float | None]) -> None:
-        for k, cfg in enumerate(configs):
-            histories[k].append({"epoch": epoch, "step": step, "loss": losses[k], "lr": _lr_at(cfg, step),
-                                 **evaluation_row(unstack(k), train_sets[k], test_sets[k], mix_tokens(task, vocab))})
+    revision = code_revision()
 
     def unstack(k: int) -> Transformer:
         model = Transformer(mcfg).to(device)
         model.load_state_dict({name: value[k].detach() for name, value in {**params, **buffers}.items()})
         return model.eval()
 
-    def checkpoint(epoch: int, step: int) -> None:
+    def record(epoch: int, step: int, seconds: float, losses: list[float | None]) -> None:
+        for k, ledger in enumerate(ledgers):
+            if k in finals:
+                continue
+            model = unstack(k)
+            ledger.record(epoch, step, seconds, losses[k], model, train_sets[k], test_sets[k], task_tokens)
+            if ledger.stopped:
+                finals[k] = model
+                if directories:
+                    directories[k].write(run_state(configs[k], model, vocab, ledger.history, revision,
+                                                   ledger.snapshots, seconds=seconds), finished=True)
+
+    def checkpoint(epoch: int, step: int, seconds: float) -> None:
         if group_file is not None:
             save_checkpoint({"configs": [c.to_dict() for c in configs], "params": params, "buffers": buffers,
-                             "optimizer": optimizer.state_dict(), "histories": histories, "epoch": epoch,
-                             "step": step, "rng": _rng_state()}, group_file)
+                             "optimizer": optimizer.state_dict(), "histories": [x.history for x in ledgers],
+                             "snapshots": [x.snapshots for x in ledgers], "epoch": epoch, "step": step,
+                             "seconds": seconds, "rng": _rng_state()}, group_file)
 
-    start_epoch, step = 0, 0
+    epoch, step, seconds = 0, 0, 0.0
     if group_file is not None and group_file.exists():
         state = load_checkpoint(group_file)
         if [TrainConfig.from_dict(c) for c in state["configs"]] != configs:
@@ -97,13 +133,17 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
             for name, value in {**state["params"], **state["buffers"]}.items():
                 {**params, **buffers}[name].copy_(value)
         optimizer.load_state_dict(state["optimizer"])
-        histories[:], start_epoch, step = state["histories"], state["epoch"], state["step"]
+        for ledger, history, snapshots in zip(ledgers, state["histories"], state["snapshots"]):
+            ledger.history, ledger.snapshots = history, snapshots
+        finals.update({k: directories[k].load(device).model for k, x in enumerate(ledgers) if x.stopped})
+        epoch, step, seconds = state["epoch"], state["step"], state["seconds"]
         _set_rng_state(state["rng"])
     else:
-        record(0, 0, [None] * len(configs))
-        checkpoint(0, 0)
-    for epoch in range(start_epoch + 1, cfg0.epochs + 1):
-        plans = [_batches(cfg, lengths_cpu[k], epoch - 1) for k, cfg in enumerate(configs)]
+        record(0, 0, 0.0, [None] * len(configs))
+        checkpoint(0, 0, 0.0)
+    while len(finals) < len(configs):
+        start = time.perf_counter()
+        plans = [batch_plan(cfg, lengths_cpu[k], epoch) for k, cfg in enumerate(configs)]
         totals = torch.zeros(len(configs), device=device)
         for i in range(len(plans[0])):
             width = max(plan[i][1] for plan in plans)
@@ -119,19 +159,22 @@ def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto
             per_run = F.cross_entropy(logits.flatten(1, 2).transpose(1, 2), targets.flatten(1, 2), ignore_index=-100,
                                       reduction="none").sum(1) / valid.flatten(1, 2).sum(1)
             for group in optimizer.param_groups:
-                group["lr"] = _lr_at(cfg0, step)
+                group["lr"] = lr_at(cfg0, step)
             optimizer.zero_grad(set_to_none=True)
             per_run.sum().backward()
             optimizer.step()
             totals += per_run.detach()
             step += 1
-        if epoch % cfg0.eval_every == 0 or epoch == cfg0.epochs:
-            record(epoch, step, (totals / len(plans[0])).tolist())
-            checkpoint(epoch, step)
-    runs = [Run(cfg, unstack(k), vocab, train_sets[k], test_sets[k], histories[k], {}) for k, cfg in enumerate(configs)]
+        epoch += 1
+        seconds += time.perf_counter() - start
+        losses = (totals / len(plans[0])).tolist()
+        for k, ledger in enumerate(ledgers):
+            if k not in finals:
+                check_loss(losses[k], epoch, ledger.history, name=f"{names[k]}: training")
+        if evaluates_at(cfg0, epoch):
+            record(epoch, step, seconds, losses)
+            checkpoint(epoch, step, seconds)
     if group_file is not None:
-        revision = code_revision()
-        for name, run in zip(names, runs):
-            write_run(Path(out) / name, run.config, run.model, vocab, run.history, True, revision)
         group_file.unlink()
-    return runs
+    return [Run(cfg, finals[k], vocab, train_sets[k], test_sets[k], ledgers[k].history, ledgers[k].snapshots)
+            for k, cfg in enumerate(configs)]

@@ -24,10 +24,16 @@ def get_scale(scale: str | None = None) -> str:
 
 
 def resolve_device(device: str | torch.device = "auto", verbose: bool = False) -> torch.device:
-    """``auto`` picks CUDA when present, else CPU; anything else is passed to ``torch.device``."""
+    """``auto`` picks CUDA when present, else CPU; anything else is passed to ``torch.device``, checked to exist."""
     if str(device) == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {str(device)!r}; try auto, cpu or cuda") from None
+    backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, ...
+    if device.type != "cpu" and not (hasattr(backend, "is_available") and backend.is_available()):
+        raise ValueError(f"device {device.type} asked for, but PyTorch cannot use it here; use auto or cpu")
     if verbose:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         print(f"ihlib: using device {device} ({name})")

@@ -40,14 +40,19 @@ class IterativeTask:
         for v in (*self.inputs, *self.states):
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"task {self.name!r}: symbols must be non-negative integers, got {v!r}")
+        for what, symbols in (("inputs", self.inputs), ("states", self.states)):
+            if len(set(symbols)) != len(symbols):
+                repeated = sorted({v for v in symbols if symbols.count(v) > 1})
+                raise ValueError(f"task {self.name!r}: {what} repeat {repeated}; list each symbol once")
         state_set = set(self.states)
+        self._checked(self.initial_state, "initial_state", state_set)
         table = np.zeros((max(self.states) + 1, max(self.inputs) + 1), dtype=np.int64)
         for s in self.states:
             for x in self.inputs:
                 table[s, x] = self._checked(self.step(s, x), f"F({s}, {x})", state_set)
         first = np.zeros(max(self.inputs) + 1, dtype=np.int64)
         for x in self.inputs:
-            value = self.first(x) if self.first is not None else table[self._checked(self.initial_state, "s_0", state_set), x]
+            value = self.first(x) if self.first is not None else table[self.initial_state, x]
             first[x] = self._checked(value, f"first({x})", state_set)
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_first", first)

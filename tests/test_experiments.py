@@ -1,5 +1,6 @@
-"""Named experiments: their cells are the settings the chapters describe, histories are trained once and then
-loaded, curves-only exports carry no weights, and a custom task's runs rebuild it from their configs alone."""
+"""Named experiments and the result store: cells are the settings the chapters describe, runs are found by their
+config (trained once, then loaded; an edited config gets its own directory), pretrained runs are found by name
+wherever results are kept, curves-only exports carry no weights, and shipping refuses uncommitted code."""
 
 import json
 import sys
@@ -9,12 +10,15 @@ import pytest
 import torch
 
 from ihlib.checkpoint import load_checkpoint
-from ihlib.experiments import (CPU_RECIPE, EXAMPLE_TASK, EXPERIMENTS, SMOKE, Experiment, custom_transfer, data,
-                               emergence, export, histories, positional, read_history, reproduce, ship, shipped_snapshots,
-                               transfer)
+from ihlib.config import TrainConfig
+from ihlib.experiments import EXAMPLE_TASK, EXPERIMENTS, Experiment, custom_transfer, data, emergence, positional, transfer
 from ihlib.metrics import evaluate
+from ihlib.presets import CPU_RECIPE, SMOKE
+from ihlib.results import (cache_dir, finished_run, load_or_train, reproduce, results, ship, shipped_snapshots,
+                           train_all)
+from ihlib.rundir import RunDir, load_run
 from ihlib.tasks import IterativeTask
-from ihlib.train import TrainConfig, load_run, train
+from ihlib.train import train
 
 
 def test_data_cells_change_one_thing_and_keep_the_step_budget():
@@ -39,58 +43,87 @@ def test_positional_cells():
 
 def test_transfer_includes_reverse_and_the_example_task():
     runs = transfer("cpu")
-    assert runs["reverse_all_s0"].init_from.endswith("ablations/parity_cot_s0/checkpoint.pt")
+    assert runs["reverse_all_s0"].init_from == "run:cpu/ablations/parity_cot_s0"
     assert runs["reverse_all_s0"].epochs == CPU_RECIPE.epochs
     assert runs["sum_mod5_mlp2_s1"].only_mlp2 and runs["sum_mod5_mlp2_s1"].task_definition == EXAMPLE_TASK.to_dict()
 
 
 @pytest.fixture()
-def results(tmp_path, monkeypatch):
+def results_root(tmp_path, monkeypatch):
     monkeypatch.setenv("IHLIB_RESULTS", str(tmp_path))
     monkeypatch.setenv("IHLIB_PROGRESS", "0")
     return tmp_path
 
 
-def test_histories_train_missing_runs_once_then_load_them(results):
-    first = histories("positional", "smoke")
-    path = results / "smoke" / "positional" / "learned_p4_s0" / "history.csv"
-    stamp = path.stat().st_mtime_ns
-    again = histories("positional", "smoke")
-    assert again == first and path.stat().st_mtime_ns == stamp and set(first) == set(positional("smoke"))
-    assert first["learned_p4_s0"] == read_history(path)
+def test_results_train_missing_runs_once_then_load_them(results_root):
+    first = results("positional", "smoke")
+    directory = cache_dir("positional", "learned_p4_s0", positional("smoke")["learned_p4_s0"], "smoke")
+    stamp = (directory.path / "history.csv").stat().st_mtime_ns
+    again = results("positional", "smoke")
+    assert again == first and (directory.path / "history.csv").stat().st_mtime_ns == stamp
+    assert set(first) == set(positional("smoke")) and first["learned_p4_s0"].history == directory.history()
+    assert first.cells() == ["learned_p4", "frozen_p4"] and [r.seed for r in first.cell("frozen_p4")] == [0]
 
 
-def test_reproduce_only_named_runs(results, tmp_path, monkeypatch):
-    monkeypatch.setattr(sys.modules["ihlib.train"], "code_revision", lambda: "abc1234")  # shippable whatever the working tree
-    reproduce("smoke", ["positional"], out=str(tmp_path / "out"), only=["frozen_p4_s0"])
-    assert [p.name for p in (results / "smoke" / "positional").iterdir()] == ["frozen_p4_s0"]
+def test_a_run_stopped_early_is_never_reopened(results_root, monkeypatch):
+    cfg = replace(SMOKE, task="copy", epochs=200, eval_every=1, lr=3e-3)
+    monkeypatch.setitem(EXPERIMENTS, "tiny", Experiment("tiny", "one run", lambda scale: {"a_s0": cfg},
+                                                        early_stop=True))
+    first = results("tiny", "smoke")["a_s0"].history
+    assert first[-1]["epoch"] < 200  # stopped by the rule
+    directory = finished_run("tiny", "a_s0", "smoke")
+    stamp = (directory.path / "checkpoint.pt").stat().st_mtime_ns
+    train_all("tiny", {"a_s0": cfg}, "smoke")
+    assert load_or_train("tiny", "a_s0", "smoke").history == first
+    assert (directory.path / "checkpoint.pt").stat().st_mtime_ns == stamp
+
+
+def test_an_edited_custom_task_gets_its_own_runs(results_root):
+    for offset in (1, 2):  # a reader edits the task of chapter 7 and runs the cell again
+        task = IterativeTask("swap3", (0, 1, 2), (0, 1, 2), lambda s, x, o=offset: (x - s + o) % 3)
+        configs = {k: v for k, v in custom_transfer(task, "smoke").items() if "scratch" in k}
+        found = results("transfer", "smoke", configs=configs)
+        run = load_run(cache_dir("transfer", "swap3_scratch_s0", configs["swap3_scratch_s0"], "smoke").path)
+        assert set(found) == {"swap3_scratch_s0"} and run.config.task_definition == task.to_dict()
+    assert len(list((results_root / "smoke" / "transfer").iterdir())) == 2
+
+
+def test_pretrained_runs_are_found_by_name_wherever_results_are_kept(results_root, monkeypatch):
+    results("ablations", "smoke", runs=["polynomial_cot_s0"])
+    (results_root / "shared").mkdir()
+    (results_root / "smoke").rename(results_root / "shared" / "smoke")  # moved, or shared from another machine
+    monkeypatch.setenv("IHLIB_RESULTS", str(results_root / "shared"))
+    run = load_or_train("transfer", "finetune_all_s0", "smoke")
+    assert run.config.init_from == "run:smoke/ablations/polynomial_cot_s0" and len(run.history) > 1
+    monkeypatch.setenv("IHLIB_RESULTS", str(results_root / "empty"))
+    with pytest.raises(ValueError, match="not trained yet"):
+        load_or_train("transfer", "finetune_mlp2_s0", "smoke")
+
+
+def test_reproduce_only_named_runs(results_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["ihlib.train"], "code_revision", lambda: "abc1234")  # shippable whatever the tree
+    reproduce("smoke", ["positional"], ship_to=tmp_path / "out", only=["frozen_p4_s0"])
+    assert [p.name.split("-")[0] for p in (results_root / "smoke" / "positional").iterdir()] == ["frozen_p4_s0"]
+    assert {p.name for p in (tmp_path / "out" / "positional").iterdir()} == {"frozen_p4_s0"}
     with pytest.raises(ValueError, match="no run 'nope'"):
         reproduce("smoke", ["positional"], only=["nope"])
 
 
-def test_curves_only_export_drops_weights(results, tmp_path):
-    histories("positional", "smoke", runs=["frozen_p4_s0"])
+def test_curves_only_export_drops_weights(results_root, tmp_path):
+    results("positional", "smoke", runs=["frozen_p4_s0"])
     dest = tmp_path / "exported"
     dest.mkdir()
     (dest / "checkpoint.pt").write_bytes(b"stale")
-    export(results / "smoke" / "positional" / "frozen_p4_s0", dest, weights=False)
+    cache_dir("positional", "frozen_p4_s0", positional("smoke")["frozen_p4_s0"], "smoke").export(dest, weights=False)
     assert not (dest / "checkpoint.pt").exists() and {p.name for p in dest.iterdir()} == {"config.json", "history.csv"}
+    assert RunDir(dest).finished(positional("smoke")["frozen_p4_s0"])
 
 
-def test_a_custom_task_run_is_rebuilt_from_its_config(results):
-    task = IterativeTask("swap3", (0, 1, 2), (0, 1, 2), lambda s, x: (x - s) % 3)
-    configs = {k: v for k, v in custom_transfer(task, "smoke").items() if "scratch" in k}
-    found = histories("transfer", "smoke", configs=configs)
-    run = load_run(results / "smoke" / "transfer" / "swap3_scratch_s0")
-    assert set(found) == {"swap3_scratch_s0"} and run.config.task_definition == task.to_dict()
-    assert TrainConfig.from_dict(run.config.to_dict()) == configs["swap3_scratch_s0"]
-
-
-def test_half_precision_export_keeps_chosen_snapshots_and_records_its_own_evaluation(results, tmp_path):
+def test_half_precision_export_keeps_chosen_snapshots_and_records_its_own_evaluation(tmp_path):
     cfg = replace(TrainConfig(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2),
                   snapshot_epochs=(0, 2, 4))
-    train(cfg, out=results / "run", device="cpu", progress=False)
-    export(results / "run", tmp_path / "half", half=True, snapshots=(2,))
+    train(cfg, out=tmp_path / "run", device="cpu", progress=False)
+    RunDir(tmp_path / "run").export(tmp_path / "half", half=True, snapshots=(2,))
     state = load_checkpoint(tmp_path / "half" / "checkpoint.pt")
     assert {v.dtype for v in state["model"].values()} == {torch.float16} and set(state["snapshots"]) == {"2"}
     run = load_run(tmp_path / "half")
@@ -98,11 +131,12 @@ def test_half_precision_export_keeps_chosen_snapshots_and_records_its_own_evalua
     assert evaluate(run.model, run.test_data).summary() == pytest.approx(state["shipped_evaluation"], nan_ok=True)
 
 
-def test_ship_refuses_runs_made_from_uncommitted_code(results, tmp_path, monkeypatch):
+def test_ship_refuses_runs_made_from_uncommitted_code(results_root, tmp_path, monkeypatch):
     cfg = replace(SMOKE, epochs=2)
     monkeypatch.setitem(EXPERIMENTS, "tiny", Experiment("tiny", "one run", lambda scale: {"a": cfg}))
-    train(cfg, out=results / "cpu" / "tiny" / "a", device="cpu", progress=False)
-    record = results / "cpu" / "tiny" / "a" / "config.json"
+    directory = cache_dir("tiny", "a", cfg, "cpu")
+    train(cfg, out=directory.path, device="cpu", progress=False)
+    record = directory.path / "config.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "code_revision": "abc1234"}))
     assert ship("tiny", "cpu", tmp_path / "out") == ["a"]
     record.write_text(json.dumps({**json.loads(record.read_text()), "code_revision": "abc1234-dirty"}))
@@ -117,5 +151,5 @@ def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
     assert runs["parity_s2"].epochs == 500 and {100, 200, 300} <= set(runs["polynomial_s0"].snapshot_epochs)
     assert shipped_snapshots(runs["polynomial_s0"]) == (0, 100, 200, 300) and shipped_snapshots(runs["parity_s1"]) == (200,)
     start = transfer("paper")["finetune_mlp2_s1"]
-    assert start.init_from == "ihlib:paper/emergence/polynomial_s1/checkpoint.pt" and start.init_epoch == 200
+    assert start.init_from == "run:paper/emergence/polynomial_s1" and start.init_epoch == 200
     assert start.only_mlp2 and start.task == "parity" and start.epochs == 50 and start.normalize_residual

@@ -2,15 +2,13 @@
 clean revision with a recorded config, and (where weights ship) reproduced by re-evaluating the weights on freshly
 generated test data."""
 
-import json
-
 import pytest
 
-from ihlib.checkpoint import load_checkpoint
-from ihlib.experiments import EXPERIMENTS, SHIPPED, read_history
-from ihlib.grid import Converged
+from ihlib.config import TrainConfig
+from ihlib.engine import Converged
+from ihlib.experiments import EXPERIMENTS
 from ihlib.metrics import evaluate
-from ihlib.train import TrainConfig, load_run
+from ihlib.results import shipped_dir
 
 #: Experiments whose runs are still training (over several sessions): only the runs shipped so far are checked.
 IN_PROGRESS = {("paper", "emergence")}
@@ -28,22 +26,21 @@ def shipped_runs(weights: bool) -> list[tuple[str, str, str]]:
             if exp.ship_weights != weights or (scale == "paper" and (scale, name) not in IN_PROGRESS):
                 continue
             for run in exp.runs(scale):
-                if (scale, name) not in IN_PROGRESS or (SHIPPED / scale / name / run / "history.csv").exists():
+                if (scale, name) not in IN_PROGRESS or shipped_dir(name, run, scale).record() is not None:
                     out.append((scale, name, run))
     return out
 
 
 def check_record(scale: str, experiment: str, run: str) -> tuple[TrainConfig, list[dict]]:
     """The run's config.json and history.csv: its experiment's config, finished, from a clean revision."""
-    directory = SHIPPED / scale / experiment / run
-    assert (directory / "history.csv").exists(), f"run python -m ihlib reproduce --scale {scale} ({experiment}/{run})"
-    recorded = json.loads((directory / "config.json").read_text())
+    directory = shipped_dir(experiment, run, scale)
+    recorded = directory.record()
+    assert recorded is not None, f"run python -m ihlib reproduce --scale {scale} --ship ({experiment}/{run})"
     cfg = EXPERIMENTS[experiment].runs(scale)[run]
-    # records older than config.json's "finished" leave it to the checkpoint (checked with the weights)
-    assert TrainConfig.from_dict(recorded) == cfg and recorded.get("finished", (directory / "checkpoint.pt").exists())
+    assert TrainConfig.from_dict(recorded) == cfg and directory.finished(cfg)
     assert recorded["code_revision"]
     assert (scale, experiment) in LABELLED_DIRTY or not recorded["code_revision"].endswith("-dirty")
-    history = read_history(directory / "history.csv")
+    history = directory.history()
     assert [r["epoch"] for r in history] == sorted({r["epoch"] for r in history}) and history[0]["epoch"] == 0
     return cfg, history
 
@@ -51,12 +48,12 @@ def check_record(scale: str, experiment: str, run: str) -> tuple[TrainConfig, li
 @pytest.mark.parametrize("scale,experiment,run", shipped_runs(weights=False))
 def test_shipped_history_matches_its_config_and_ends_by_the_rule(scale, experiment, run):
     cfg, history = check_record(scale, experiment, run)
-    assert not (SHIPPED / scale / experiment / run / "checkpoint.pt").exists()  # this experiment ships curves only
+    assert not shipped_dir(experiment, run, scale).has_weights()  # this experiment ships curves only
     last = history[-1]["epoch"]
     if last < cfg.epochs:  # stopped early: only by the Converged rule, at its first chance
         assert EXPERIMENTS[experiment].early_stop
         rule = Converged()
-        assert [rule(r) for r in history[1:]].index(True) == len(history) - 2
+        assert [rule(history[:n]) for n in range(1, len(history) + 1)].index(True) == len(history) - 1
     else:
         assert last == cfg.epochs
 
@@ -64,12 +61,11 @@ def test_shipped_history_matches_its_config_and_ends_by_the_rule(scale, experime
 @pytest.mark.parametrize("scale,experiment,run", shipped_runs(weights=True))
 def test_shipped_result_matches_its_config_and_reevaluates(scale, experiment, run):
     check_record(scale, experiment, run)
-    directory = SHIPPED / scale / experiment / run
-    state = load_checkpoint(directory / "checkpoint.pt")
+    directory = shipped_dir(experiment, run, scale)
+    state = directory.state()
     assert TrainConfig.from_dict(state["config"]) == EXPERIMENTS[experiment].runs(scale)[run]
-    assert state.get("finished", state["epoch"] == state["config"]["epochs"]) and "optimizer" not in state
-    assert json.loads((directory / "config.json").read_text())["ihlib_version"] == state["version"]
-    loaded = load_run(directory)  # regenerates the test set from the recorded seed
+    assert "optimizer" not in state and directory.record()["ihlib_version"] == state["version"]
+    loaded = directory.load()  # regenerates the test set from the recorded seed
     summary = evaluate(loaded.model, loaded.test_data).summary()
     last = state["history"][-1]
     if "shipped_evaluation" in state:  # float16 weights: their own evaluation exactly, the training one closely
@@ -88,5 +84,5 @@ def test_shipped_result_matches_its_config_and_reevaluates(scale, experiment, ru
 
 @pytest.mark.parametrize("scale,experiment", sorted(IN_PROGRESS))
 def test_experiments_in_progress_have_shipped_finished_runs(scale, experiment):
-    shipped = [r for r in EXPERIMENTS[experiment].runs(scale) if (SHIPPED / scale / experiment / r).exists()]
+    shipped = [r for r in EXPERIMENTS[experiment].runs(scale) if shipped_dir(experiment, r, scale).record()]
     assert shipped, f"{scale}/{experiment} is listed as in progress but ships no run: ship one or unlist it"

@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from ihlib.tasks import (EOI, EOS, IterativeTask, TaskMix, Vocabulary, copy_task, encode, get_task, make_dataset,
                          parity_task, parse_task, polynomial_task, sequence_length)
-from ihlib.train import TrainConfig, train
+from ihlib.config import TrainConfig
+from ihlib.train import train
 
 VOCAB = Vocabulary()
 bits = st.lists(st.integers(0, 1), min_size=1, max_size=20)
@@ -120,3 +121,12 @@ def test_bad_input_is_a_clear_value_error(bad):
 def test_outside_state_set_message():
     with pytest.raises(ValueError, match=r"F\(1, 1\) = 2 is outside the state set"):
         IterativeTask("bad", (0, 1), (0, 1), lambda s, x: s + x)
+
+
+def test_repeated_symbols_and_an_initial_state_outside_the_states_are_refused():
+    with pytest.raises(ValueError, match=r"inputs repeat \[1\]"):
+        IterativeTask("dup", (0, 1, 1), (0, 1), lambda s, x: x)
+    with pytest.raises(ValueError, match=r"states repeat \[0\]"):
+        IterativeTask("dup", (0, 1), (0, 0, 1), lambda s, x: x)
+    with pytest.raises(ValueError, match="initial_state = 5 is outside"):
+        IterativeTask("init", (0, 1), (0, 1), lambda s, x: x, initial_state=5, first=lambda x: x)

@@ -12,9 +12,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ihlib.checkpoint import load_checkpoint
+from ihlib.checkpoint import load_checkpoint, save_checkpoint
 from ihlib.tasks import IterativeTask, Vocabulary, parity_task
-from ihlib.train import TrainConfig, evaluation_row, load_run, resumed_revision, train
+from ihlib.config import TrainConfig
+from ihlib.engine import evaluation_row
+from ihlib.rundir import RunDir, RunDirError, load_run
+from ihlib.train import resumed_revision, train
 
 TINY = dict(max_len=4, n_per_length=32, dim=16, batch_size=32, epochs=4, eval_every=2)
 ENV = {**os.environ, "IHLIB_PROGRESS": "0"}
@@ -144,7 +147,18 @@ def trained(tmp_path_factory):
     (["train", "--dim", "0"], "must be positive"),
     (["train", "--max-len", "-3"], "must be positive"),
     (["train", "--epochs", "0"], "must be positive"),
-    (["train", "--only-mlp2"], "needs --init-from"),
+    (["train", "--only-mlp2"], "give init_from too"),
+    (["train", "--out", "{afile}"], "is a file"),
+    (["train", "--out", ""], "empty path"),
+    (["train", "--out", "{notrun}"], "not an ihlib run"),
+    (["train", "--device", "nope"], "unknown device"),
+    (["train", "--init-std", "nan"], "init_std must be positive and finite"),
+    (["train", "--lr", "inf"], "lr must be positive and finite"),
+    (["train", "--max-len", "100000", "--n-per-length", "100000"], "GiB are available"),
+    (["train", "--task-definition", "{dupes}"], "repeat [1]"),
+    (["train", "--task-definition", "{badinit}"], "initial_state = 7 is outside"),
+    (["train", "--recipe", "nope"], "invalid choice"),
+    (["evaluate", "{noweights}"], "holds no model weights"),
     (["train", "--task", "copy:0.5+sorting:0.5"], "unknown task"),
     (["train", "--max-len", "9", "--init-from", "{ckpt}"], "needs 20 positions"),
     (["evaluate", "{ckpt}", "--max-len", "9"], "needs 20 positions"),
@@ -171,16 +185,60 @@ def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message)
     torch.save({"weights": torch.zeros(3)}, plain)
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps({"name": "half", "inputs": [0, 1], "states": [0, 1]}))
+    definition = {"name": "d", "inputs": [0, 1], "states": [0, 1], "initial_state": 0, "table": [[0, 1], [1, 0]],
+                  "first": [0, 1]}
+    (tmp_path / "dupes.json").write_text(json.dumps({**definition, "inputs": [0, 1, 1], "table": [[0, 1, 1], [1, 0, 0]],
+                                                             "first": [0, 1, 1]}))
+    (tmp_path / "badinit.json").write_text(json.dumps({**definition, "initial_state": 7}))
+    (tmp_path / "afile").write_text("not a directory")
+    (tmp_path / "notrun").mkdir()
+    (tmp_path / "notrun" / "history.csv").write_text("a user's own file")
+    save_checkpoint({"history": []}, tmp_path / "noweights.pt")
     paths = dict(ckpt=ckpt, missing=tmp_path / "nope.pt", truncated=truncated, foreign=foreign, plain=plain,
-                 partial=partial)
+                 partial=partial, dupes=tmp_path / "dupes.json", badinit=tmp_path / "badinit.json",
+                 afile=tmp_path / "afile", notrun=tmp_path / "notrun", noweights=tmp_path / "noweights.pt")
     before = ckpt.read_bytes()
     args = [a.format(**paths) for a in args]
-    if args[0] == "train":
+    if args[0] == "train" and "--out" not in args:
         args += ["--out", str(tmp_path / "out")]
     proc = cli(*args, check=False)
     assert proc.returncode != 0
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert ckpt.read_bytes() == before
+    assert ckpt.read_bytes() == before and (tmp_path / "notrun" / "history.csv").read_text() == "a user's own file"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_asking_for_a_missing_gpu_is_one_line(tmp_path):
+    proc = cli("train", "--device", "cuda", "--out", tmp_path / "out", check=False)
+    assert proc.returncode == 2 and "cannot use it here" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_a_finished_run_is_returned_never_reopened_and_epochs_only_grow(tmp_path):
+    cfg = TrainConfig(**TINY)
+    first = train(cfg, out=tmp_path / "run", device="cpu", progress=False)
+    stamp = (tmp_path / "run" / "checkpoint.pt").stat().st_mtime_ns
+    again = train(cfg, out=tmp_path / "run", device="cpu", progress=False)
+    assert again.history == first.history and (tmp_path / "run" / "checkpoint.pt").stat().st_mtime_ns == stamp
+    with pytest.raises(RunDirError, match="trained for 4 epochs"):
+        train(replace(cfg, epochs=2), out=tmp_path / "run", device="cpu", progress=False)
+    longer = train(replace(cfg, epochs=6), out=tmp_path / "run", device="cpu", progress=False)
+    fresh = train(replace(cfg, epochs=6), out=tmp_path / "fresh", device="cpu", progress=False)
+    assert without_time(longer.history) == without_time(fresh.history)
+    assert RunDir(tmp_path / "run").finished(replace(cfg, epochs=6))
+
+
+def test_two_processes_never_train_into_one_directory(tmp_path):
+    with RunDir(tmp_path / "run").lock():  # held as a second process would hold it
+        with pytest.raises(RunDirError, match="another process is training"):
+            train(TrainConfig(**TINY), out=tmp_path / "run", device="cpu", progress=False)
+    train(TrainConfig(**TINY), out=tmp_path / "run", device="cpu", progress=False)
+
+
+def test_train_cli_recipes_and_early_stopping(tmp_path):
+    cli("train", "--recipe", "smoke", "--task", "copy", "--epochs", 200, "--eval-every", 1, "--lr", "3e-3",
+        "--early-stop", "--out", tmp_path / "run")
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["dim"] == 32 and record["finished"] and load_run(tmp_path / "run").history[-1]["epoch"] < 200
 
 
 def test_train_cli_on_a_task_definition_file(tmp_path):
@@ -197,7 +255,7 @@ def test_train_cli_on_a_task_definition_file(tmp_path):
 def test_train_cli_block_and_precision_options(tmp_path):
     common = ("--max-len", 3, "--n-per-length", 16, "--dim", 16, "--epochs", 1, "--eval-every", 1)
     cli("train", *common, "--out", tmp_path / "default")
-    cli("train", *common, "--pre-ln-block", "--precision", "bf16", "--out", tmp_path / "other")
+    cli("train", *common, "--no-normalize-residual", "--precision", "bf16", "--out", tmp_path / "other")
     default, other = (json.loads((tmp_path / name / "config.json").read_text()) for name in ("default", "other"))
     assert default["normalize_residual"] and default["precision"] == "fp32"
     assert not other["normalize_residual"] and other["precision"] == "bf16"

@@ -27,7 +27,7 @@ SCALE = ihlib.notebook_setup()
 # so what flows on is $\mathrm{ln}_1(x) + \mathrm{attn}(\mathrm{ln}_1(x))$, where the textbook block keeps
 # $x + \mathrm{attn}(\mathrm{ln}_1(x))$. `ihlib` builds the authors' block by default
 # (`ModelConfig.normalize_residual=True`) and the textbook one on request (`normalize_residual=False`,
-# `python -m ihlib train --pre-ln-block`).
+# `python -m ihlib train --no-normalize-residual`).
 
 # %%
 import torch
@@ -120,19 +120,19 @@ for layer in (1, 2):
 # unless it fails that where pre-LN meets it.
 
 # %%
-from ihlib.experiments import histories
 from ihlib.metrics import head_epoch
+from ihlib.results import results
 from ihlib.viz import markdown_table, plot_seeds
 
-seeds = (0,) if SCALE == "smoke" else (0, 1, 2)
-blocks = {"authors' block": "paper_L8_s", "pre-LN block": "paper_L8_preln_s"}
-found = histories("recipes", SCALE, runs=[f"{prefix}{s}" for prefix in blocks.values() for s in seeds])
-groups = {label: [found[f"{prefix}{s}"] for s in seeds] for label, prefix in blocks.items()}
+blocks = {"authors' block": "paper_L8", "pre-LN block": "paper_L8_preln"}
+found = results("recipes", SCALE, cells=list(blocks.values()))
+groups = {label: found.histories(cell) for label, cell in blocks.items()}
+seeds = [r.seed for r in found.cell("paper_L8")]
 fig = plot_seeds(groups, title="Paper recipe, L_max = 8: a thin line per seed, the mean thick")
 plt.show()
-rows = [[label, seed, head_epoch(h) or "—", f"{h[-1]['epoch']}", f"{h[-1]['test_accuracy']:.3f}",
-         f"{h[-1]['peakiness_layer1']:.2f}", f"{h[-1]['peakiness_layer2']:.2f}"]
-        for label, runs in groups.items() for seed, h in zip(seeds, runs)]
+rows = [[label, r.seed, head_epoch(r.history) or "—", f"{r.history[-1]['epoch']}",
+         f"{r.history[-1]['test_accuracy']:.3f}", f"{r.history[-1]['peakiness_layer1']:.2f}",
+         f"{r.history[-1]['peakiness_layer2']:.2f}"] for label, cell in blocks.items() for r in found.cell(cell)]
 markdown_table(["block", "seed", "epoch of the head", "last epoch", "test accuracy", "peakiness L1", "peakiness L2"],
                rows, title="Each seed at its last evaluation", note="— : no iteration head within the budget")
 

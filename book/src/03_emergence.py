@@ -23,7 +23,7 @@ CLAIMS = SCALE != "smoke"
 MIN_ACCURACY, MIN_PEAKINESS = (0.95, 0.9) if SCALE == "cpu" else (0.9, 0.8)
 
 # %%
-from ihlib.experiments import load_or_train
+from ihlib.results import load_or_train
 
 poly = load_or_train("emergence", "polynomial_s0", SCALE)
 parity = load_or_train("emergence", "parity_s0", SCALE)

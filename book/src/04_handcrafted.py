@@ -121,7 +121,7 @@ for task in [copy_task(), parity_task(), poly_task, affine]:
 # stepper.
 
 # %%
-from ihlib.experiments import load_or_train
+from ihlib.results import load_or_train
 from ihlib.viz import cot_stepper, plot_model_attention
 
 trained = load_or_train("emergence", "polynomial_s0", SCALE)

@@ -21,12 +21,12 @@ import ihlib
 SCALE = ihlib.notebook_setup()
 
 # %%
-from ihlib.experiments import EXPERIMENTS, histories, load_or_train
+from ihlib.results import load_or_train, results
 
-names = list(EXPERIMENTS["ablations"].runs(SCALE))
-histories("ablations", SCALE)  # trains what is missing: over processes on a CPU, seeds batched on a GPU
+ablations = results("ablations", SCALE)  # trains what is missing: over processes on a CPU, seeds batched on a GPU
+names = list(ablations)
 runs = {name: load_or_train("ablations", name, SCALE) for name in names}
-cells = sorted({name.rsplit("_s", 1)[0] for name in names}, key=lambda c: names.index(f"{c}_s0"))
+cells = ablations.cells()
 final = {name: run.history[-1] for name, run in runs.items()}
 cfg = runs[names[0]].config
 print(f"{len(runs)} runs: L_max={cfg.max_len}, d={cfg.dim}, {cfg.epochs} epochs, seeds "
@@ -135,14 +135,14 @@ if SCALE == "cpu":
 #
 # Polynomial iteration with CoT for every width $d$ and maximal length $L_{max}$ of the grid, three seeds per cell
 # (the mean is shown). These runs stop early once converged: at the first evaluation where test accuracy has been at
-# least 0.99 for three evaluations in a row (`ihlib.grid.Converged`); the others run all their epochs. Cells outlined
+# least 0.99 for three evaluations in a row (`ihlib.engine.Converged`); the others run all their epochs. Cells outlined
 # in cyan have a mean of at least 0.9.
 
 # %%
 from ihlib.viz import grid_heatmap
 
-grid_names = list(EXPERIMENTS["width_length"].runs(SCALE))
-grid = {name: h[-1] for name, h in histories("width_length", SCALE).items()}
+grid = {name: r.history[-1] for name, r in results("width_length", SCALE).items()}
+grid_names = list(grid)
 dims = sorted({int(n.split("_")[0][1:]) for n in grid_names})
 lmaxes = sorted({int(n.split("_")[1][1:]) for n in grid_names})
 
@@ -197,10 +197,10 @@ if SCALE == "cpu":
 # %%
 from ihlib.viz import rise_epoch
 
-positional = histories("positional", SCALE)
-positional.update({f"{kind}_p{cfg.dim}_s{n.rsplit('_s', 1)[1]}": runs[n].history
+positional = {name: r.history for name, r in results("positional", SCALE).items()}
+positional.update({f"{kind}_p{cfg.dim}_s{r.seed}": r.history
                    for kind, cell in [("learned", "polynomial_cot"), ("frozen", "polynomial_frozenpos")]
-                   for n in names if n.startswith(cell + "_s")})
+                   for r in ablations.cell(cell)})
 pos_dims = sorted({int(n.split("_")[1][1:]) for n in positional})
 kinds = {"learned": "#219ebc", "frozen": "#e76f51"}
 
@@ -284,8 +284,8 @@ if SCALE == "cpu":
 #
 # On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
 # to K separate runs up to floating-point noise (tested on CPU). On a GPU, `reproduce` and these chapters train the
-# runs that differ only by seed this way (checkpointed at every evaluation, so an interrupted group resumes; no
-# early stopping inside a group). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
+# runs that differ only by seed this way (checkpointed at every evaluation, so an interrupted group resumes; each
+# run stops by the same rule as alone). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
 # *estimate* (not measured: no GPU here) that a step of one $d = 64$, $L_{max} = 8$ run is about 3 GFLOP, well under
 # a millisecond of arithmetic, while its hundred-odd kernel launches cost about a millisecond: batching K runs adds
 # arithmetic but no launches, so up to roughly 3–10 seeds should cost about as much as one, less for the paper's

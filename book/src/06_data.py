@@ -24,17 +24,17 @@ import ihlib
 SCALE = ihlib.notebook_setup()
 
 # %%
-from ihlib.experiments import EXPERIMENTS, SEEDS, histories
+from ihlib.experiments import EXPERIMENTS
+from ihlib.results import results
 
-seeds = SEEDS[SCALE]
-data = histories("data", SCALE)
-reference = histories("ablations", SCALE, runs=[f"{cell}_s{s}" for cell in ("polynomial_cot", "parity_cot")
-                                               for s in seeds])
+data = results("data", SCALE)
+reference = results("ablations", SCALE, cells=["polynomial_cot", "parity_cot"])
+seeds = [r.seed for r in data.cell("length_order")]
 
 
 def runs_of(source, cell):
     """The histories of one cell, seed by seed."""
-    return [source[f"{cell}_s{s}"] for s in seeds]
+    return source.histories(cell)
 
 
 # %% [markdown]

@@ -11,7 +11,7 @@
 # **What it costs.** At the `cpu` scale the histories of the 18 transfer runs ship with `ihlib`
 # (`python -m ihlib reproduce --scale cpu --experiment transfer` retrains them in 7.5 minutes on two
 # CPU cores); the pretrained and from-scratch runs of parity and polynomial iteration are chapter 5's. Every transfer
-# run stops early once converged (test accuracy ≥ 0.99 for three evaluations in a row, `ihlib.grid.Converged`), so
+# run stops early once converged (test accuracy ≥ 0.99 for three evaluations in a row, `ihlib.engine.Converged`), so
 # a curve that ends before the others is a run that was done.
 
 # %%
@@ -20,17 +20,23 @@ import ihlib
 SCALE = ihlib.notebook_setup()
 
 # %%
-from ihlib.experiments import SEEDS, histories
+from ihlib.results import results
 
-seeds = SEEDS[SCALE]
 # from scratch, and the models the transfer runs start from (trained first if missing)
-scratch_runs = histories("ablations", SCALE, runs=[f"{task}_cot_s{s}" for task in ("parity", "polynomial")
-                                                   for s in seeds])
-transfer = histories("transfer", SCALE)
+scratch_runs = results("ablations", SCALE, cells=["parity_cot", "polynomial_cot"])
+transfer = results("transfer", SCALE, cells=["finetune_all", "finetune_mlp2", "reverse_all"])
+seeds = [r.seed for r in transfer.cell("finetune_all")]
+
+
+def by_seed(source, cell):
+    """One cell's histories, seed -> history."""
+    return {r.seed: r.history for r in source.cell(cell)}
+
+
 methods = {
-    "from scratch": {s: scratch_runs[f"parity_cot_s{s}"] for s in seeds},
-    "fine-tune all weights": {s: transfer[f"finetune_all_s{s}"] for s in seeds},
-    "fine-tune layer-2 MLP only": {s: transfer[f"finetune_mlp2_s{s}"] for s in seeds},
+    "from scratch": by_seed(scratch_runs, "parity_cot"),
+    "fine-tune all weights": by_seed(transfer, "finetune_all"),
+    "fine-tune layer-2 MLP only": by_seed(transfer, "finetune_mlp2"),
 }
 
 # %% [markdown]
@@ -122,8 +128,8 @@ if SCALE == "cpu":
 # iteration from scratch (chapter 5's runs), and stopped once converged.
 
 # %%
-reverse = {"from scratch": {s: scratch_runs[f"polynomial_cot_s{s}"] for s in seeds},
-           "fine-tune all weights": {s: transfer[f"reverse_all_s{s}"] for s in seeds}}
+reverse = {"from scratch": by_seed(scratch_runs, "polynomial_cot"),
+           "fine-tune all weights": by_seed(transfer, "reverse_all")}
 plot_methods(reverse, "polynomial", "Transfer from parity to polynomial iteration (one line per seed)")
 reverse_reach, shown = reach_table(reverse, "Epoch at which polynomial test accuracy first reaches 0.9")
 shown
@@ -175,8 +181,8 @@ plt.show()
 # %%
 from ihlib.experiments import custom_transfer
 
-custom = histories("transfer", SCALE, configs=custom_transfer(task, SCALE))
-custom_methods = {method: {s: custom[f"{task.name}_{key}_s{s}"] for s in seeds}
+custom = results("transfer", SCALE, configs=custom_transfer(task, SCALE))
+custom_methods = {method: by_seed(custom, f"{task.name}_{key}")
                   for method, key in [("from scratch", "scratch"), ("fine-tune all weights", "all"),
                                       ("fine-tune layer-2 MLP only", "mlp2")]}
 plot_methods(custom_methods, task.name, f"Transfer from polynomial iteration to {task.name} (one line per seed)")

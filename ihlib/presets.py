@@ -1,0 +1,39 @@
+"""The recipes and scales of the book: which config each scale starts from, and how many seeds it runs.
+
+* ``paper``: the paper's recipe (``TrainConfig()``'s defaults): hours per run on a CPU.
+* ``cpu``: the recipe of the shipped ``cpu`` results (minutes per run); until they are retrained with the paper's
+  recipe at L_max 8 (:data:`PAPER_L8`), the one-minute ``fast`` recipe.
+* ``smoke``: the smallest runs that exercise every code path (CI, seconds per chapter, no claims).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .config import TrainConfig
+
+#: The one-minute ``fast`` recipe: an iteration head within a minute on 2 cores (benchmarks/time_to_head.py), bought
+#: with AdamW weight decay 1.0, lr 1e-3, a shuffled order, no padding, d 64, L_max 8 and the textbook pre-LN block.
+FAST_RECIPE = TrainConfig(task="polynomial", max_len=8, dim=64, lr=1e-3, weight_decay=1.0, batch_size=256,
+                          order="shuffled", padding=False, epochs=60, eval_every=2, normalize_residual=False)
+
+#: The recipe of the shipped ``cpu`` results, until they are retrained with the paper's recipe at L_max 8.
+CPU_RECIPE = FAST_RECIPE
+
+SMOKE = TrainConfig(task="polynomial", max_len=4, n_per_length=64, dim=32, batch_size=64, epochs=4, eval_every=2,
+                    lr=1e-3, padding=False)
+
+PAPER = TrainConfig()
+
+#: The paper's recipe at L_max 8: minutes on a laptop instead of hours (the epoch budget with early stopping).
+PAPER_L8 = replace(PAPER, max_len=8, epochs=300)
+
+#: Named recipes (``python -m ihlib train --recipe NAME``).
+RECIPES = {"paper": PAPER, "paper_L8": PAPER_L8, "fast": FAST_RECIPE, "smoke": SMOKE}
+
+SEEDS = {"smoke": (0,), "cpu": (0, 1, 2), "paper": (0, 1, 2)}
+
+
+def base(scale: str) -> TrainConfig:
+    """The config every run of ``scale`` starts from."""
+    return {"smoke": SMOKE, "cpu": CPU_RECIPE, "paper": PAPER}[scale]

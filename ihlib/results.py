@@ -1,0 +1,221 @@
+"""The result store: where the runs of the book's experiments are found, trained and shipped.
+
+A run is found by its config, never by its name alone:
+
+* **shipped** with the package (``ihlib/results/<scale>/<experiment>/<run>``, read through ``importlib.resources``),
+  used when its record holds exactly the config the catalogue asks for;
+* **cached** in ``$IHLIB_RESULTS/<scale>/<experiment>/<run>-<config key>`` (default ``~/.cache/ihlib``), where
+  everything missing is trained: a run whose config changes (a reader's edited task, a changed recipe) gets a new
+  directory instead of clashing with the old one.
+
+``python -m ihlib reproduce`` trains into the cache; ``python -m ihlib ship`` (or ``reproduce --ship``) exports
+finished runs from a clean code revision into the package's shipped results.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from . import __version__
+from .batched import group_key, train_batched
+from .config import TrainConfig
+from .engine import Converged
+from .experiments import EXPERIMENTS
+from .grid import run_grid
+from .rundir import Run, RunDir
+from .settings import get_scale, resolve_device
+from .train import train
+
+
+def shipped_root() -> Traversable:
+    """The package's shipped results."""
+    return files("ihlib").joinpath("results")
+
+
+def results_dir(scale: str) -> Path:
+    """Where runs of ``scale`` are trained and cached: ``$IHLIB_RESULTS/<scale>`` (default ``~/.cache/ihlib``)."""
+    return Path(os.environ.get("IHLIB_RESULTS", Path.home() / ".cache" / "ihlib")) / scale
+
+
+def run_config(experiment: str, run: str, scale: str) -> TrainConfig:
+    """The config of one run of the catalogue, with a one-line error for an unknown experiment or run."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
+    runs = EXPERIMENTS[experiment].runs(scale)
+    if run not in runs:
+        raise ValueError(f"experiment {experiment!r} has no run {run!r} at {scale} scale; runs: {', '.join(runs)}")
+    return runs[run]
+
+
+def shipped_dir(experiment: str, run: str, scale: str) -> RunDir:
+    return RunDir(shipped_root().joinpath(scale, experiment, run))
+
+
+def cache_dir(experiment: str, run: str, cfg: TrainConfig, scale: str) -> RunDir:
+    """Where ``run`` of ``experiment`` with config ``cfg`` is trained and cached."""
+    return RunDir(results_dir(scale) / experiment / f"{run}-{cfg.key()}")
+
+
+def finished_run(experiment: str, run: str, scale: str, cfg: TrainConfig | None = None) -> RunDir | None:
+    """The directory of a finished run of ``cfg`` (default: the catalogue's config of ``run``): shipped, else
+    cached; None if it has not been trained."""
+    cfg = cfg or run_config(experiment, run, scale)
+    return next((d for d in (shipped_dir(experiment, run, scale), cache_dir(experiment, run, cfg, scale))
+                 if d.finished(cfg)), None)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished run of an experiment: its name, cell (the name without ``_s<seed>``), seed, config and
+    evaluation history."""
+
+    name: str
+    config: TrainConfig
+    history: list[dict]
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    @property
+    def cell(self) -> str:
+        head, _, tail = self.name.rpartition("_s")
+        return head if head and tail.isdigit() else self.name
+
+
+class Results(dict):
+    """An experiment's results, name -> :class:`Result`, with the seeds of each cell."""
+
+    def cells(self) -> list[str]:
+        """Cell names in catalogue order."""
+        return list(dict.fromkeys(r.cell for r in self.values()))
+
+    def cell(self, cell: str) -> list[Result]:
+        """The results of one cell, by seed."""
+        found = sorted((r for r in self.values() if r.cell == cell), key=lambda r: r.seed)
+        if not found:
+            raise KeyError(f"no cell {cell!r}; cells: {', '.join(self.cells())}")
+        return found
+
+    def histories(self, cell: str) -> list[list[dict]]:
+        """The histories of one cell, by seed (what ``viz.plot_seeds`` draws)."""
+        return [r.history for r in self.cell(cell)]
+
+
+def results(experiment: str, scale: str | None = None, cells: list[str] | None = None, runs: list[str] | None = None,
+            configs: dict[str, TrainConfig] | None = None, device: str = "auto", workers: int | None = None) -> Results:
+    """The finished runs of an experiment (default all; or those of ``cells``, every seed; or ``runs`` by name; or
+    ``configs``: name -> config of runs not in the catalogue, e.g. ``experiments.custom_transfer``): shipped or
+    cached, the missing ones trained now (over processes on a CPU, seeds batched on a GPU)."""
+    scale = get_scale(scale)
+    if configs is None:
+        catalogue = EXPERIMENTS[experiment].runs(scale)
+        if cells is not None:
+            runs = [name for name, cfg in catalogue.items() if Result(name, cfg, []).cell in cells]
+            if unknown := set(cells) - {Result(name, cfg, []).cell for name, cfg in catalogue.items()}:
+                raise ValueError(f"experiment {experiment!r} has no cell {sorted(unknown)[0]!r}")
+        configs = {name: run_config(experiment, name, scale) for name in (runs or catalogue)}
+    found = {name: d for name, cfg in configs.items() if (d := finished_run(experiment, name, scale, cfg))}
+    missing = {name: cfg for name, cfg in configs.items() if name not in found}
+    if missing:
+        train_all(experiment, missing, scale, device, workers=workers)
+        found.update({name: cache_dir(experiment, name, cfg, scale) for name, cfg in missing.items()})
+    return Results({name: Result(name, cfg, found[name].history()) for name, cfg in configs.items()})
+
+
+def train_all(experiment: str, configs: dict[str, TrainConfig], scale: str, device: str = "auto",
+              batched: bool | None = None, workers: int | None = None) -> None:
+    """Train ``configs`` (name -> config) of ``experiment`` into the cache, with the experiment's stop rule.  On a
+    CPU: a process grid.  On a GPU (or with ``batched``): the runs that differ only by seed train together as one
+    batched model, the others one by one."""
+    until = Converged() if EXPERIMENTS[experiment].early_stop else None
+    dirs = {name: cache_dir(experiment, name, cfg, scale) for name, cfg in configs.items()}
+    todo = {name: cfg for name, cfg in configs.items() if not dirs[name].finished(cfg)}
+    root = results_dir(scale) / experiment
+    if resolve_device(device).type == "cpu" and not batched:
+        by_dir = {Path(dirs[name].path).name: cfg for name, cfg in todo.items()}
+        if len(by_dir) > 1:
+            run_grid(by_dir, root, workers=workers or os.cpu_count() or 1, early_stop=until is not None)
+        for name, cfg in by_dir.items() if len(by_dir) == 1 else ():  # one run: in this process, with its bar
+            train(cfg, out=root / name, device=device, until=until)
+        return
+    groups: dict[TrainConfig, list[str]] = {}
+    for name, cfg in todo.items():
+        groups.setdefault(group_key(cfg), []).append(name)
+    for names in groups.values():
+        train_batched([todo[n] for n in names], device=device, out=root, names=[Path(dirs[n].path).name for n in names],
+                      until=until)
+
+
+def load_or_train(experiment: str, run: str, scale: str | None = None, device: str = "auto",
+                  progress: bool | None = None) -> Run:
+    """One run of a named experiment with its weights: shipped or cached (loaded once), else trained now with the
+    experiment's stop rule."""
+    scale = get_scale(scale)
+    cfg = run_config(experiment, run, scale)
+    directory = finished_run(experiment, run, scale, cfg)
+    if directory is not None and directory.has_weights():
+        return directory.load(device=device)
+    return train(cfg, out=cache_dir(experiment, run, cfg, scale).path, device=device, progress=progress,
+                 until=Converged() if EXPERIMENTS[experiment].early_stop else None)
+
+
+def shipped_snapshots(cfg: TrainConfig) -> tuple[int, ...]:
+    """Snapshots a paper-scale run ships (the repository stays small): epoch 200 of every seed, where ``transfer``
+    starts; epochs 0, 100 and 300 too for seed 0, for chapter 3's stepper."""
+    return (0, 100, 200, 300) if cfg.seed == 0 else (200,)
+
+
+def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str]:
+    """Export every finished cached run of ``experiment`` at ``scale`` into ``out`` (default: the package's shipped
+    results) and return their names.  Paper-scale weights ship in float16, with the snapshots of
+    :func:`shipped_snapshots`.  Runs made from uncommitted code are refused, all checked before any is exported."""
+    if scale == "smoke" and out is None:
+        raise ValueError("smoke runs are never shipped with the package; give an output directory")
+    exp = EXPERIMENTS[experiment]
+    finished = {run: (cfg, d) for run, cfg in exp.runs(scale).items()
+                if (d := cache_dir(experiment, run, cfg, scale)).finished(cfg)}
+    for run, (cfg, directory) in finished.items():
+        revision = directory.record().get("code_revision") or "unknown"
+        if revision == "unknown" or "-dirty" in revision:
+            raise ValueError(f"{directory.path} was trained from uncommitted code ({revision}); retrain it from a "
+                             f"commit")
+    root = Path(out) if out is not None else Path(str(shipped_root()))  # writing needs a real directory
+    for run, (cfg, directory) in finished.items():
+        paper = scale == "paper"
+        directory.export(root / scale / experiment / run if out is None else root / experiment / run,
+                         weights=exp.ship_weights, half=paper, snapshots=shipped_snapshots(cfg) if paper else None)
+    return list(finished)
+
+
+def reproduce(scale: str, experiments: list[str] | None = None, ship_to: str | Path | None = None,
+              ship_into_package: bool = False, device: str = "auto", workers: int | None = None,
+              only: list[str] | None = None) -> None:
+    """Train every run of ``experiments`` (default all; or only the runs named in ``only``) at ``scale`` into the
+    cache (on a CPU over ``workers`` processes, default one per core), then export the finished ones to
+    ``ship_to`` or, if asked, into the package's shipped results (:func:`ship`).
+
+    ``only`` lets two processes share one experiment's runs without ever training the same run."""
+    names = experiments or list(EXPERIMENTS)
+    unknown = [name for name in names if name not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"unknown experiment {unknown[0]!r}; known: {', '.join(EXPERIMENTS)}")
+    if only:
+        known = {run for name in names for run in EXPERIMENTS[name].runs(scale)}
+        if missing := [run for run in only if run not in known]:
+            raise ValueError(f"no run {missing[0]!r} in {', '.join(names)} at {scale} scale")
+    for name in names:
+        runs = {run: cfg for run, cfg in EXPERIMENTS[name].runs(scale).items() if not only or run in only}
+        if not runs:
+            continue
+        start = time.perf_counter()
+        train_all(name, runs, scale, device, workers=workers)
+        if ship_to is not None or ship_into_package:
+            ship(name, scale, ship_to)
+        print(f"{name}: {len(runs)} runs in {time.perf_counter() - start:.0f} s (ihlib {__version__}); results in "
+              f"{results_dir(scale) / name}")
