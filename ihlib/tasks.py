@@ -7,6 +7,7 @@ EoI.  Datasets are generated, never downloaded, from a seed.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -15,6 +16,9 @@ import torch
 
 EOS = 0
 EOI = 1
+#: The largest table of F a task may have (states x inputs entries): far beyond any task a transformer of this size
+#: learns, small enough to allocate at once.
+MAX_TABLE = 10**7
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,12 @@ class IterativeTask:
                 raise ValueError(f"task {self.name!r}: symbols must be non-negative integers, got {v!r}")
         for what, symbols in (("inputs", self.inputs), ("states", self.states)):
             if len(set(symbols)) != len(symbols):
-                repeated = sorted({v for v in symbols if symbols.count(v) > 1})
+                repeated = sorted(v for v, n in Counter(symbols).items() if n > 1)
                 raise ValueError(f"task {self.name!r}: {what} repeat {repeated}; list each symbol once")
+        cells = (max(self.states) + 1) * (max(self.inputs) + 1)
+        if cells > MAX_TABLE:
+            raise ValueError(f"task {self.name!r}: symbols up to {max(*self.inputs, *self.states)} need a table of "
+                             f"{cells:,} entries (at most {MAX_TABLE:,}); number the symbols 0, 1, 2, ...")
         state_set = set(self.states)
         self._checked(self.initial_state, "initial_state", state_set)
         table = np.zeros((max(self.states) + 1, max(self.inputs) + 1), dtype=np.int64)

@@ -128,5 +128,7 @@ def test_repeated_symbols_and_an_initial_state_outside_the_states_are_refused():
         IterativeTask("dup", (0, 1, 1), (0, 1), lambda s, x: x)
     with pytest.raises(ValueError, match=r"states repeat \[0\]"):
         IterativeTask("dup", (0, 1), (0, 0, 1), lambda s, x: x)
+    with pytest.raises(ValueError, match="need a table of"):
+        IterativeTask("huge", (0, 10**6), (0, 10**6), lambda s, x: x)
     with pytest.raises(ValueError, match="initial_state = 5 is outside"):
         IterativeTask("init", (0, 1), (0, 1), lambda s, x: x, initial_state=5, first=lambda x: x)
