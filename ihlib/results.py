@@ -28,7 +28,7 @@ from .engine import Converged
 from .experiments import EXPERIMENTS
 from .grid import run_grid
 from .rundir import Run, RunDir
-from .settings import get_scale, resolve_device
+from .settings import get_scale, resolve_device, training_allowed
 from .train import train
 
 
@@ -123,9 +123,16 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
     found = {name: d for name, cfg in configs.items() if (d := finished_run(experiment, name, scale, cfg))}
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
+        _check_may_train(experiment, list(missing), scale)
         train_all(experiment, missing, scale, device, workers=workers)
         found.update({name: cache_dir(experiment, name, cfg, scale) for name, cfg in missing.items()})
     return Results({name: Result(name, cfg, found[name].history()) for name, cfg in configs.items()})
+
+
+def _check_may_train(experiment: str, runs: list[str], scale: str) -> None:
+    if not training_allowed():
+        raise ValueError(f"{scale}/{experiment}: {len(runs)} runs are neither shipped nor cached ({', '.join(runs[:3])}"
+                         f"{', ...' if len(runs) > 3 else ''}) and IHLIB_TRAIN=0 forbids training them")
 
 
 def train_all(experiment: str, configs: dict[str, TrainConfig], scale: str, device: str = "auto",
@@ -161,6 +168,7 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
     directory = finished_run(experiment, run, scale, cfg)
     if directory is not None and directory.has_weights():
         return directory.load(device=device)
+    _check_may_train(experiment, [run], scale)
     return train(cfg, out=cache_dir(experiment, run, cfg, scale).path, device=device, progress=progress,
                  until=Converged() if EXPERIMENTS[experiment].early_stop else None)
 

@@ -1,4 +1,5 @@
-"""The few process-wide switches, each read in exactly one place: scale, device, progress bars and seeds."""
+"""The few process-wide switches, each read in exactly one place: scale, device, progress bars, whether missing
+results may be trained, and seeds."""
 
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ def progress_enabled(progress: bool | None = None) -> bool:
     if os.environ.get("IHLIB_PROGRESS") is not None:
         return os.environ["IHLIB_PROGRESS"] not in ("0", "false", "")
     return not os.environ.get("CI")
+
+
+def training_allowed() -> bool:
+    """Whether a missing result may be trained now (``IHLIB_TRAIN=0`` forbids it: CI at ``cpu`` scale, or a reader
+    who wants only the shipped results, gets a one-line error naming the missing run instead of hours of training)."""
+    return os.environ.get("IHLIB_TRAIN", "1") not in ("0", "false", "")
 
 
 def set_seed(seed: int) -> None:

@@ -100,6 +100,16 @@ def test_pretrained_runs_are_found_by_name_wherever_results_are_kept(results_roo
         load_or_train("transfer", "finetune_mlp2_s0", "smoke")
 
 
+def test_with_training_forbidden_a_missing_result_is_a_one_line_error(results_root, monkeypatch):
+    monkeypatch.setenv("IHLIB_TRAIN", "0")
+    with pytest.raises(ValueError, match="IHLIB_TRAIN=0 forbids training"):
+        results("positional", "smoke")
+    with pytest.raises(ValueError, match="IHLIB_TRAIN=0 forbids training"):
+        load_or_train("emergence", "polynomial_s0", "smoke")
+    assert not (results_root / "smoke").exists()
+    assert results("recipes", "cpu", cells=["paper_L8"])  # shipped results need no training
+
+
 def test_reproduce_only_named_runs(results_root, tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules["ihlib.train"], "code_revision", lambda: "abc1234")  # shippable whatever the tree
     reproduce("smoke", ["positional"], ship_to=tmp_path / "out", only=["frozen_p4_s0"])
