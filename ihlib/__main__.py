@@ -12,6 +12,8 @@ import sys
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
+import torch
+
 from .checkpoint import CheckpointError
 from .config import TrainConfig
 from .engine import Converged, TrainingDiverged
@@ -168,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         {"train": _train, "evaluate": _evaluate, "reproduce": _reproduce, "ship": _ship}[args.command](args)
+    except torch.OutOfMemoryError:
+        print(f"ihlib {args.command}: error: the device ran out of memory; try a smaller --batch-size or --dim",
+              file=sys.stderr)
+        return 2
     except (ValueError, KeyError, CheckpointError, TrainingDiverged, OSError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"ihlib {args.command}: error: {message}", file=sys.stderr)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +28,8 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig, config_task
-from .engine import Ledger, StopRule, autocast, batch_plan, check_loss, evaluates_at, lr_at, make_optimizer, mix_tokens
+from .engine import (Ledger, StopRule, TrainingDiverged, autocast, batch_plan, check_loss, evaluates_at, lr_at,
+                     make_optimizer, mix_tokens)
 from .metrics import target_mask
 from .model import Transformer
 from .rundir import Run, RunDir, run_state
@@ -47,33 +50,47 @@ def _check(configs: list[TrainConfig]) -> None:
         raise ValueError("batched runs must share every setting but the seed (and the run each fine-tunes)")
 
 
+def group_file(out: Path, names: list[str], configs: list[TrainConfig]) -> Path:
+    """The resume state of a group, named after all its runs and their configs."""
+    key = hashlib.sha256(json.dumps([[n, c.key()] for n, c in zip(names, configs)]).encode()).hexdigest()[:12]
+    return out / ".batched" / f"{key}.pt"
+
+
 def train_batched(configs: list[TrainConfig], device: str | torch.device = "auto", out: str | Path | None = None,
                   names: list[str] | None = None, until: StopRule | None = None) -> list[Run]:
     """Train the runs of ``configs`` (same settings, different seeds) together; return one Run per config.
 
-    With ``out``, the group is checkpointed at every evaluation (``out/.batched/<first name>+<K>.pt``, so an
-    interrupted group resumes where it stopped) and each run is written to ``out/<name>`` like a run of
-    :func:`ihlib.train.train` once it stops, without optimizer state (``names`` default: ``seed<seed>``).
+    With ``out``, each run is written to ``out/<name>`` like a run of :func:`ihlib.train.train` once it stops
+    (without optimizer state; ``names`` default: ``seed<seed>``); runs already finished there are loaded, not
+    trained; the group is checkpointed at every evaluation (``out/.batched/``), so an interrupted group resumes
+    where it stopped.  A run whose loss diverges drops out of the group, which trains on; ``TrainingDiverged`` is
+    raised at the end, naming it.
     """
-    _check(configs)
     names = names or [f"seed{cfg.seed}" for cfg in configs]
     device = resolve_device(device)
     resolved = [resolve(cfg) for cfg in configs]
-    configs = [cfg for cfg, _ in resolved]
-    directories = [RunDir(Path(out) / name) for name in names] if out is not None else []
+    configs, sources = [cfg for cfg, _ in resolved], [src for _, src in resolved]
+    _check(configs)  # after resolving: fine-tuned runs share the architecture of their sources too
+    if out is None:
+        return _train_group(configs, sources, device, [], None, names, until, list(range(len(configs))))
+    directories = [RunDir(Path(out) / name) for name in names]
     for directory, cfg in zip(directories, configs):
         directory.check_can_hold(cfg)
+    state_file = group_file(Path(out), names, configs)
     with contextlib.ExitStack() as stack:
         for directory in directories:
             stack.enter_context(directory.lock())
-        return _train_group(configs, [src for _, src in resolved], device, directories,
-                            Path(out) / ".batched" / f"{names[0]}+{len(names)}.pt" if out is not None else None,
-                            names, until)
+        members = load_checkpoint(state_file)["members"] if state_file.exists() else \
+            [k for k, (d, cfg) in enumerate(zip(directories, configs)) if not d.finished(cfg)]
+        pick = lambda items: [items[k] for k in members]  # noqa: E731
+        trained = dict(zip(members, _train_group(pick(configs), pick(sources), device, pick(directories), state_file,
+                                                 pick(names), until, members))) if members else {}
+        return [trained[k] if k in trained else directories[k].load(device) for k in range(len(configs))]
 
 
 def _train_group(configs: list[TrainConfig], sources: list[dict | None], device: torch.device,
-                 directories: list[RunDir], group_file: Path | None, names: list[str],
-                 until: StopRule | None) -> list[Run]:
+                 directories: list[RunDir], state_file: Path | None, names: list[str],
+                 until: StopRule | None, members: list[int]) -> list[Run]:
     cfg0 = configs[0]
     task = config_task(cfg0)
     vocab = Vocabulary.for_tasks(task.tasks if isinstance(task, TaskMix) else (task,))
@@ -97,6 +114,7 @@ def _train_group(configs: list[TrainConfig], sources: list[dict | None], device:
     optimizer = make_optimizer(cfg0, list(trainable.values()))
     ledgers = [Ledger(cfg, until) for cfg in configs]
     finals: dict[int, Transformer] = {}
+    diverged: dict[int, str] = {}
     lengths_cpu = [d.lengths.cpu() for d in train_sets]
     revision = code_revision()
 
@@ -107,7 +125,7 @@ def _train_group(configs: list[TrainConfig], sources: list[dict | None], device:
 
     def record(epoch: int, step: int, seconds: float, losses: list[float | None]) -> None:
         for k, ledger in enumerate(ledgers):
-            if k in finals:
+            if k in finals or k in diverged:
                 continue
             model = unstack(k)
             ledger.record(epoch, step, seconds, losses[k], model, train_sets[k], test_sets[k], task_tokens)
@@ -118,17 +136,18 @@ def _train_group(configs: list[TrainConfig], sources: list[dict | None], device:
                                                    ledger.snapshots, seconds=seconds), finished=True)
 
     def checkpoint(epoch: int, step: int, seconds: float) -> None:
-        if group_file is not None:
-            save_checkpoint({"configs": [c.to_dict() for c in configs], "params": params, "buffers": buffers,
+        if state_file is not None:
+            save_checkpoint({"configs": [c.to_dict() for c in configs], "members": members, "params": params,
+                             "buffers": buffers,
                              "optimizer": optimizer.state_dict(), "histories": [x.history for x in ledgers],
                              "snapshots": [x.snapshots for x in ledgers], "epoch": epoch, "step": step,
-                             "seconds": seconds, "rng": _rng_state()}, group_file)
+                             "seconds": seconds, "rng": _rng_state(), "diverged": diverged}, state_file)
 
     epoch, step, seconds = 0, 0, 0.0
-    if group_file is not None and group_file.exists():
-        state = load_checkpoint(group_file)
+    if state_file is not None and state_file.exists():
+        state = load_checkpoint(state_file)
         if [TrainConfig.from_dict(c) for c in state["configs"]] != configs:
-            raise ValueError(f"{group_file} holds a batch of other runs; remove it or choose another output directory")
+            raise ValueError(f"{state_file} holds a batch of other runs; remove it or choose another output directory")
         with torch.no_grad():
             for name, value in {**state["params"], **state["buffers"]}.items():
                 {**params, **buffers}[name].copy_(value)
@@ -136,12 +155,13 @@ def _train_group(configs: list[TrainConfig], sources: list[dict | None], device:
         for ledger, history, snapshots in zip(ledgers, state["histories"], state["snapshots"]):
             ledger.history, ledger.snapshots = history, snapshots
         finals.update({k: directories[k].load(device).model for k, x in enumerate(ledgers) if x.stopped})
+        diverged.update(state["diverged"])
         epoch, step, seconds = state["epoch"], state["step"], state["seconds"]
         _set_rng_state(state["rng"])
     else:
         record(0, 0, 0.0, [None] * len(configs))
         checkpoint(0, 0, 0.0)
-    while len(finals) < len(configs):
+    while len(finals) + len(diverged) < len(configs):
         start = time.perf_counter()
         plans = [batch_plan(cfg, lengths_cpu[k], epoch) for k, cfg in enumerate(configs)]
         totals = torch.zeros(len(configs), device=device)
@@ -169,12 +189,17 @@ def _train_group(configs: list[TrainConfig], sources: list[dict | None], device:
         seconds += time.perf_counter() - start
         losses = (totals / len(plans[0])).tolist()
         for k, ledger in enumerate(ledgers):
-            if k not in finals:
-                check_loss(losses[k], epoch, ledger.history, name=f"{names[k]}: training")
+            if k not in finals and k not in diverged:
+                try:
+                    check_loss(losses[k], epoch, ledger.history, name=f"{names[k]}: training")
+                except TrainingDiverged as err:
+                    diverged[k] = str(err)
         if evaluates_at(cfg0, epoch):
             record(epoch, step, seconds, losses)
             checkpoint(epoch, step, seconds)
-    if group_file is not None:
-        group_file.unlink()
+    if state_file is not None:
+        state_file.unlink()
+    if diverged:
+        raise TrainingDiverged("; ".join(diverged.values()))
     return [Run(cfg, finals[k], vocab, train_sets[k], test_sets[k], ledgers[k].history, ledgers[k].snapshots)
             for k, cfg in enumerate(configs)]

@@ -1,7 +1,7 @@
 """A training run's config: one frozen dataclass whose defaults are the paper's recipe, and its validation.
 
 Each field carries its one-line help (``field(metadata={"help": ...})``): the command line is generated from these
-fields (``ihlib.cli``), so options, defaults and checks have one source.
+fields (``ihlib.__main__``), so options, defaults and checks have one source.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .model import ModelConfig, legacy
 from .tasks import IterativeTask, TaskMix, parse_task, sequence_length
 
-#: Training precisions: float32, or bfloat16 autocast of the training steps (``train.autocast``).
+#: Training precisions: float32, or bfloat16 autocast of the training steps (``engine.autocast``).
 PRECISIONS = ("fp32", "bf16")
 ORDERS = ("length", "shuffled")
 POSITIONS = ("learned", "frozen")
@@ -92,6 +92,9 @@ class TrainConfig:
         if (self.only_mlp2 or self.init_epoch is not None) and self.init_from is None:
             raise ValueError("only_mlp2 and init_epoch fine-tune a loaded model: give init_from too")
         object.__setattr__(self, "snapshot_epochs", tuple(self.snapshot_epochs))
+        for name in ("lr", "weight_decay", "dropout", "init_std", "frozen_pos_std"):  # 1 and 1.0: one config, one key
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, float(getattr(self, name)))
 
     @property
     def seq_len(self) -> int:

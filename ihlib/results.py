@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -43,7 +43,8 @@ def results_dir(scale: str) -> Path:
 
 
 def run_config(experiment: str, run: str, scale: str) -> TrainConfig:
-    """The config of one run of the catalogue, with a one-line error for an unknown experiment or run."""
+    """The config of one run of the catalogue, with a one-line error for an unknown scale, experiment or run."""
+    scale = get_scale(scale)
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
     runs = EXPERIMENTS[experiment].runs(scale)
@@ -124,7 +125,9 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
         _check_may_train(experiment, list(missing), scale)
-        train_all(experiment, missing, scale, device, workers=workers)
+        # every run not shipped, finished ones included: a batched group keeps its members (and its resume state)
+        train_all(experiment, {name: cfg for name, cfg in configs.items()
+                               if not shipped_dir(experiment, name, scale).finished(cfg)}, scale, device, workers=workers)
         found.update({name: cache_dir(experiment, name, cfg, scale) for name, cfg in missing.items()})
     return Results({name: Result(name, cfg, found[name].history()) for name, cfg in configs.items()})
 
@@ -137,9 +140,10 @@ def _check_may_train(experiment: str, runs: list[str], scale: str) -> None:
 
 def train_all(experiment: str, configs: dict[str, TrainConfig], scale: str, device: str = "auto",
               batched: bool | None = None, workers: int | None = None) -> None:
-    """Train ``configs`` (name -> config) of ``experiment`` into the cache, with the experiment's stop rule.  On a
-    CPU: a process grid.  On a GPU (or with ``batched``): the runs that differ only by seed train together as one
-    batched model, the others one by one."""
+    """Train the unfinished runs of ``configs`` (name -> config) of ``experiment`` into the cache, with the
+    experiment's stop rule.  On a CPU (unless ``batched``): a process grid.  On a GPU (or with ``batched``): the runs
+    that differ only by seed (and by the run each fine-tunes) as one batched model per group, a group's finished
+    runs loaded rather than trained."""
     until = Converged() if EXPERIMENTS[experiment].early_stop else None
     dirs = {name: cache_dir(experiment, name, cfg, scale) for name, cfg in configs.items()}
     todo = {name: cfg for name, cfg in configs.items() if not dirs[name].finished(cfg)}
@@ -152,11 +156,12 @@ def train_all(experiment: str, configs: dict[str, TrainConfig], scale: str, devi
             train(cfg, out=root / name, device=device, until=until)
         return
     groups: dict[TrainConfig, list[str]] = {}
-    for name, cfg in todo.items():
+    for name, cfg in configs.items():
         groups.setdefault(group_key(cfg), []).append(name)
     for names in groups.values():
-        train_batched([todo[n] for n in names], device=device, out=root, names=[Path(dirs[n].path).name for n in names],
-                      until=until)
+        if any(name in todo for name in names):
+            train_batched([configs[n] for n in names], device=device, out=root,
+                          names=[Path(dirs[n].path).name for n in names], until=until)
 
 
 def load_or_train(experiment: str, run: str, scale: str | None = None, device: str = "auto",

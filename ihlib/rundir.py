@@ -6,8 +6,9 @@
   ``finished``, the one marker of a finished run.  It is written last, so a run is finished only once all three
   files are.
 
-Every write is atomic (a killed process leaves the previous evaluation's files), and a process writing a run holds
-its lock (``.lock``), so two processes never train into one directory.  A directory read through
+Every file is written atomically, the record first while a run trains and last once it has finished (so a killed
+process never leaves a record calling other weights finished), and a process writing a run holds its lock
+(``.lock``), so two processes never train into one directory.  A directory read through
 ``importlib.resources`` (shipped results) works as well as a path for everything but writing.
 """
 
@@ -111,10 +112,6 @@ class RunDir:
         record = self.record()
         return TrainConfig.from_dict(record) if record is not None else None
 
-    def holds(self, cfg: TrainConfig) -> bool:
-        """Whether this directory holds a run (finished or not) of exactly ``cfg``."""
-        return self.config() == cfg
-
     def finished(self, cfg: TrainConfig | None = None) -> bool:
         """Whether this directory holds a finished run (of exactly ``cfg``, if given)."""
         record = self.record()
@@ -177,12 +174,16 @@ class RunDir:
             handle.close()
 
     def write(self, state: dict, finished: bool) -> None:
-        """Write the run atomically: checkpoint, then history, then the record (last: it says ``finished``)."""
+        """Write the run, each file atomically.  An unfinished run's record goes first and a finished one's last,
+        so a process killed between two files never leaves a record that calls other weights finished."""
         path = Path(self.path)
         try:
+            if not finished:
+                _write_text(path / RECORD, record_text(state, finished))
             save_checkpoint(state, path / CHECKPOINT)
             _write_text(path / HISTORY, history_csv(state["history"]))
-            _write_text(path / RECORD, record_text(state, finished))
+            if finished:
+                _write_text(path / RECORD, record_text(state, finished))
         except OSError as err:
             raise RunDirError(f"cannot write to {path}: {err.strerror or err}") from None
 

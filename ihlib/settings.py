@@ -35,6 +35,8 @@ def resolve_device(device: str | torch.device = "auto", verbose: bool = False) -
     backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, ...
     if device.type != "cpu" and not (hasattr(backend, "is_available") and backend.is_available()):
         raise ValueError(f"device {device.type} asked for, but PyTorch cannot use it here; use auto or cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device} asked for, but there are {torch.cuda.device_count()} CUDA devices")
     if verbose:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         print(f"ihlib: using device {device} ({name})")

@@ -37,7 +37,7 @@ class IterativeTask:
     first: Callable[[int], int] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.isidentifier():
+        if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"task name must be a non-empty identifier, got {self.name!r}")
         if not self.inputs or not self.states:
             raise ValueError(f"task {self.name!r}: inputs and states must be non-empty")

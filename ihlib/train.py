@@ -108,7 +108,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
     If ``out`` holds this run finished, it is loaded and returned, never reopened; unfinished, it is resumed from
     its last evaluation; with more ``epochs`` than it was trained for, it is continued.  ``until(history)`` stops
     training early at the first evaluation where it holds (``engine.Converged``).  Raises ``TrainingDiverged`` if
-    the loss turns NaN (the last checkpoint on disk is kept), ``RunDirError`` if ``out`` cannot hold this run.
+    the loss turns NaN (the last checkpoint in ``out`` is kept), ``RunDirError`` if ``out`` cannot hold this run.
     """
     directory = RunDir(out) if out is not None else None
     if directory is not None and directory.finished(cfg):
@@ -119,6 +119,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, device: str | torch.d
         if directory.finished(cfg):
             return directory.load(device=resolve_device(device))
     with directory.lock() if directory is not None else contextlib.nullcontext():
+        if directory is not None and directory.finished(cfg):  # finished by another process while we waited
+            return directory.load(device=resolve_device(device))
         return _train(cfg, src, directory, resolve_device(device, verbose=progress_enabled(progress)), progress,
                       until)
 
@@ -132,6 +134,9 @@ def _train(cfg: TrainConfig, src: dict | None, directory: RunDir | None, device:
     if resume is not None and "optimizer" not in resume:
         raise ValueError(f"{directory.path} holds weights without optimizer state (a batched run): it cannot be "
                          f"resumed")
+    if resume is not None and (replace(TrainConfig.from_dict(resume["config"]), epochs=cfg.epochs) != cfg
+                               or resume["epoch"] > cfg.epochs):
+        raise ValueError(f"{directory.path} holds weights of another config, or of more epochs than asked for")
 
     set_seed(cfg.seed)
     model = _build_model(cfg, vocab, src, device)

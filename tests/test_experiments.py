@@ -74,6 +74,7 @@ def test_a_run_stopped_early_is_never_reopened(results_root, monkeypatch):
     directory = finished_run("tiny", "a_s0", "smoke")
     stamp = (directory.path / "checkpoint.pt").stat().st_mtime_ns
     train_all("tiny", {"a_s0": cfg}, "smoke")
+    assert train(cfg, out=directory.path, device="cpu", progress=False).history == first  # no stop rule given
     assert load_or_train("tiny", "a_s0", "smoke").history == first
     assert (directory.path / "checkpoint.pt").stat().st_mtime_ns == stamp
 
@@ -111,7 +112,8 @@ def test_with_training_forbidden_a_missing_result_is_a_one_line_error(results_ro
 
 
 def test_reproduce_only_named_runs(results_root, tmp_path, monkeypatch):
-    monkeypatch.setattr(sys.modules["ihlib.train"], "code_revision", lambda: "abc1234")  # shippable whatever the tree
+    for module in ("ihlib.train", "ihlib.batched"):  # shippable whatever the tree, on a CPU or a GPU
+        monkeypatch.setattr(sys.modules[module], "code_revision", lambda: "abc1234")
     reproduce("smoke", ["positional"], ship_to=tmp_path / "out", only=["frozen_p4_s0"])
     assert [p.name.split("-")[0] for p in (results_root / "smoke" / "positional").iterdir()] == ["frozen_p4_s0"]
     assert {p.name for p in (tmp_path / "out" / "positional").iterdir()} == {"frozen_p4_s0"}

@@ -108,3 +108,30 @@ def test_batched_group_resumes_after_an_interruption_and_writes_loadable_runs(tm
             assert torch.equal(value, cut.model.state_dict()[key]), key
     with pytest.raises(ValueError, match="cannot be resumed"):
         train(replace(configs[0], epochs=6), out=tmp_path / "whole" / "s0", device="cpu", progress=False)
+
+
+def test_a_group_cut_after_one_run_stopped_resumes_to_the_uninterrupted_results(tmp_path, monkeypatch):
+    configs = [replace(TINY, task="copy", seed=s, epochs=60, dropout=0.1) for s in (0, 1, 2)]  # dropout: RNG restored
+    names = ["a", "b", "c"]
+    whole = train_batched(configs, device="cpu", out=tmp_path / "whole", names=names, until=Converged())
+    stops = sorted(run.history[-1]["epoch"] for run in whole)
+    assert stops[0] < stops[-1], stops  # the test needs one run to stop before another
+    real = batched.Ledger.record
+
+    def cut_after_the_first_stop(self, epoch, *args, **kwargs):
+        if epoch > stops[0]:
+            raise KeyboardInterrupt
+        return real(self, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(batched.Ledger, "record", cut_after_the_first_stop)
+    with pytest.raises(KeyboardInterrupt):
+        train_batched(configs, device="cpu", out=tmp_path / "cut", names=names, until=Converged())
+    finished = [RunDir(tmp_path / "cut" / n).finished() for n in names]
+    assert finished == [run.history[-1]["epoch"] == stops[0] for run in whole] and not all(finished)
+    monkeypatch.setattr(batched.Ledger, "record", real)
+    cut = train_batched(configs, device="cpu", out=tmp_path / "cut", names=names, until=Converged())
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    for a, b, name in zip(whole, cut, names):
+        assert strip(a.history) == strip(b.history) == strip(RunDir(tmp_path / "cut" / name).history())
+        for key, value in a.model.state_dict().items():
+            assert torch.equal(value, b.model.state_dict()[key]), key

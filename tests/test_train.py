@@ -158,6 +158,9 @@ def trained(tmp_path_factory):
     (["train", "--task-definition", "{dupes}"], "repeat [1]"),
     (["train", "--task-definition", "{badinit}"], "initial_state = 7 is outside"),
     (["train", "--recipe", "nope"], "invalid choice"),
+    (["train", "--init-from", "run:foo/ablations/polynomial_cot_s0"], "unknown scale 'foo'"),
+    (["train", "--init-from", "run:smoke/ablations/nope_s0"], "has no run 'nope_s0'"),
+    (["train", "--task-definition", "{badname}"], "task name must be"),
     (["evaluate", "{noweights}"], "holds no model weights"),
     (["train", "--task", "copy:0.5+sorting:0.5"], "unknown task"),
     (["train", "--max-len", "9", "--init-from", "{ckpt}"], "needs 20 positions"),
@@ -190,13 +193,15 @@ def test_bad_input_one_line_error_nonzero_exit(trained, tmp_path, args, message)
     (tmp_path / "dupes.json").write_text(json.dumps({**definition, "inputs": [0, 1, 1], "table": [[0, 1, 1], [1, 0, 0]],
                                                              "first": [0, 1, 1]}))
     (tmp_path / "badinit.json").write_text(json.dumps({**definition, "initial_state": 7}))
+    (tmp_path / "badname.json").write_text(json.dumps({**definition, "name": 5}))
     (tmp_path / "afile").write_text("not a directory")
     (tmp_path / "notrun").mkdir()
     (tmp_path / "notrun" / "history.csv").write_text("a user's own file")
     save_checkpoint({"history": []}, tmp_path / "noweights.pt")
     paths = dict(ckpt=ckpt, missing=tmp_path / "nope.pt", truncated=truncated, foreign=foreign, plain=plain,
                  partial=partial, dupes=tmp_path / "dupes.json", badinit=tmp_path / "badinit.json",
-                 afile=tmp_path / "afile", notrun=tmp_path / "notrun", noweights=tmp_path / "noweights.pt")
+                 afile=tmp_path / "afile", notrun=tmp_path / "notrun", noweights=tmp_path / "noweights.pt",
+                 badname=tmp_path / "badname.json")
     before = ckpt.read_bytes()
     args = [a.format(**paths) for a in args]
     if args[0] == "train" and "--out" not in args:
@@ -225,6 +230,20 @@ def test_a_finished_run_is_returned_never_reopened_and_epochs_only_grow(tmp_path
     fresh = train(replace(cfg, epochs=6), out=tmp_path / "fresh", device="cpu", progress=False)
     assert without_time(longer.history) == without_time(fresh.history)
     assert RunDir(tmp_path / "run").finished(replace(cfg, epochs=6))
+
+
+def test_a_continued_run_is_unfinished_on_disk_before_its_weights_change(tmp_path, monkeypatch):
+    cfg = TrainConfig(**TINY)
+    train(cfg, out=tmp_path / "run", device="cpu", progress=False)
+    before = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["epoch"]
+
+    def killed(*args, **kwargs):  # the process dies as it starts writing the continued run's weights
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ihlib.rundir.save_checkpoint", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(replace(cfg, epochs=8), out=tmp_path / "run", device="cpu", progress=False)  # evaluates at 6 on the way
+    assert not RunDir(tmp_path / "run").finished() and load_checkpoint(tmp_path / "run" / "checkpoint.pt")["epoch"] == before
 
 
 def test_two_processes_never_train_into_one_directory(tmp_path):
