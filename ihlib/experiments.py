@@ -1,6 +1,7 @@
 """The catalogue of the book's experiments: each one's runs (name -> config) at each scale.
 
-Run names are ``<cell>_s<seed>``.  Where results are kept, found and trained is ``ihlib.results``; the recipes each
+Run names are ``<cell>_s<seed>``.  What each ``cpu``-scale claim built on these runs must show, and how many
+seeds must show it, was written before they were trained: ``book/expectations.md``.  Where results are kept, found and trained is ``ihlib.results``; the recipes each
 scale starts from are ``ihlib.presets``.
 """
 
@@ -10,30 +11,29 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .config import TrainConfig
-from .presets import FAST_RECIPE, PAPER, PAPER_L8, SEEDS, SMOKE, base as _base
+from .presets import FAST_RECIPE, PAPER, PAPER_L8, RATE_SEEDS, SEEDS, SMOKE, base as _base
 from .tasks import IterativeTask
 
 
-def _snapshots(cfg: TrainConfig, n: int = 8) -> TrainConfig:
-    """Keep ``n`` snapshots of the weights, spread over training, for the training stepper."""
-    epochs = sorted({round(i * cfg.epochs / (n - 1) / cfg.eval_every) * cfg.eval_every for i in range(n)})
-    return replace(cfg, snapshot_epochs=tuple(epochs))
-
-
 def emergence(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 3: polynomial iteration and parity with CoT, at the scale's recipe, with weight snapshots (runs named
-    ``<task>_s<seed>``; seed 0 only below ``paper`` scale).
+    """Chapter 3: polynomial iteration and parity with CoT at the scale's recipe, every epoch budget run to its end
+    (runs named ``<task>_s<seed>``).
 
-    At ``paper`` scale: three seeds each, polynomial for 300 epochs and parity for 500 (the paper trains 1000; its
-    curves have settled by then), with weights kept every 20 epochs.
+    ``cpu``: five seeds per task (claims about rates), 300 epochs, seed 0 keeping its weights every 10 epochs for
+    the training stepper.  ``paper``: three seeds, polynomial for 300 epochs and parity for 500 (the paper trains
+    1000; its curves have settled by then), weights kept every 20 epochs.  ``smoke``: seed 0, a few snapshots.
     """
-    if scale != "paper":
-        base = _snapshots(_base(scale))
-        return {"polynomial_s0": base, "parity_s0": replace(base, task="parity")}
     runs = {}
-    for task, epochs in (("polynomial", 300), ("parity", 500)):
-        cfg = replace(PAPER, task=task, epochs=epochs, snapshot_epochs=tuple(range(0, epochs + 1, 20)))
-        runs.update({f"{task}_s{seed}": replace(cfg, seed=seed) for seed in SEEDS[scale]})
+    for task in ("polynomial", "parity"):
+        for seed in RATE_SEEDS[scale]:
+            if scale == "paper":
+                epochs = 300 if task == "polynomial" else 500
+                cfg = replace(PAPER, epochs=epochs, snapshot_epochs=tuple(range(0, epochs + 1, 20)))
+            else:
+                cfg = _base(scale)
+                every = 10 if scale == "cpu" else cfg.eval_every
+                cfg = replace(cfg, snapshot_epochs=tuple(range(0, cfg.epochs + 1, every)) if seed == 0 else ())
+            runs[f"{task}_s{seed}"] = replace(cfg, task=task, seed=seed)
     return runs
 
 
@@ -54,74 +54,90 @@ def recipes(scale: str) -> dict[str, TrainConfig]:
     return runs
 
 
-def frozen_positions(base: TrainConfig, scale: str) -> TrainConfig:
-    """``base`` with frozen random positions; at ``cpu`` scale drawn as the shipped cpu runs drew them (N(0, 1/d)),
-    until those are retrained with the paper's recipe."""
-    cfg = replace(base, pos_emb="frozen")
-    return TrainConfig.from_dict({k: v for k, v in cfg.to_dict().items() if k != "normalize_residual"}) \
-        if scale == "cpu" else cfg
-
-
-def ablations(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 5: CoT or not (polynomial, parity), one layer or two, learned or frozen positions; seeds per cell."""
-    base = _base(scale)
-    cells = {
-        "polynomial_cot": base,
-        "polynomial_nocot": replace(base, cot=False),
-        "parity_cot": replace(base, task="parity"),
-        "parity_nocot": replace(base, task="parity", cot=False),
-        "polynomial_1layer": replace(base, n_layers=1),
-        "polynomial_frozenpos": frozen_positions(base, scale),
-    }
+def _cells(cells: dict[str, TrainConfig], scale: str) -> dict[str, TrainConfig]:
+    """``<cell>_s<seed>`` runs: each cell with every seed of the scale."""
     return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
 
 
+def ablations(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 5: what the head needs: CoT (polynomial, parity), two layers, learned positions.  The CoT runs they
+    are compared with are ``emergence``'s."""
+    base = _base(scale)
+    return _cells({
+        "polynomial_nocot": replace(base, cot=False),
+        "parity_nocot": replace(base, task="parity", cot=False),
+        "polynomial_1layer": replace(base, n_layers=1),
+        "polynomial_frozenpos": replace(base, pos_emb="frozen"),
+    }, scale)
+
+
+def weight_decay(scale: str) -> dict[str, TrainConfig]:
+    """Chapter 5: what weight decay does.  The scale's recipe with AdamW weight decay 1.0 and nothing else changed,
+    with and without CoT, and the ``fast`` recipe (weight decay 1.0 among other changes) without CoT; compared with
+    ``emergence``, ``ablations`` and the ``recipes`` runs of the ``fast`` recipe."""
+    base, fast = (SMOKE, SMOKE) if scale == "smoke" else (_base(scale), FAST_RECIPE)
+    return _cells({
+        "decay_cot": replace(base, weight_decay=1.0),
+        "decay_nocot": replace(base, weight_decay=1.0, cot=False),
+        "fast_nocot": replace(fast, cot=False),
+    }, scale)
+
+
+def _equal_steps(cfg: TrainConfig, max_len: int, steps_at: int = 8) -> TrainConfig:
+    """``cfg`` at ``max_len`` with as many optimiser steps as ``cfg`` has at L_max = ``steps_at`` (an epoch has
+    ``max_len`` batches per 256 sequences of each length, so shorter L_max get more epochs)."""
+    epochs = cfg.epochs * steps_at // max_len
+    return replace(cfg, max_len=max_len, epochs=epochs)
+
+
 def width_length(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 5: polynomial with CoT over a grid of widths and lengths, seeds per cell."""
+    """Chapter 5: polynomial with CoT over widths x lengths, every L_max given the same number of optimiser steps.
+
+    ``cpu``: the one-minute ``fast`` recipe (the paper's would not fit the retraining budget), 120 epochs at L_max 8
+    (3,840 steps; twice the recipe's, so that runs have stopped moving or converged); chapter 3's runs are the
+    paper recipe's cell (d 128, L_max 8)."""
     dims, lengths = {"smoke": ((8, 16), (3, 4)), "cpu": ((8, 16, 32, 64), (4, 6, 8)),
                      "paper": ((8, 16, 32, 64, 128), (8, 16, 24, 32))}[scale]
-    base = _base(scale)
-    return {f"d{d}_L{n}_s{seed}": replace(base, dim=d, max_len=n, seed=seed)
-            for d in dims for n in lengths for seed in SEEDS[scale]}
+    base = {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
+    return _cells({f"d{d}_L{n}": replace(_equal_steps(base, n, max(lengths)), dim=d) for d in dims for n in lengths},
+                  scale)
 
 
 def positional(scale: str) -> dict[str, TrainConfig]:
     """Chapter 5: learned or frozen random positions on only the first ``pos_dim`` coordinates (full width is in
-    ``ablations``), polynomial with CoT, seeds per cell."""
-    base = _base(scale)
+    ``ablations``), polynomial with CoT.  ``cpu``: the ``fast`` recipe for 120 epochs (the paper's would not fit
+    the retraining budget); ``ablations``' frozen run is the paper recipe's cell (full width)."""
+    base = {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
     dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
-    cells = {f"{kind}_p{p}": replace(base, pos_dim=p) if kind == "learned" else
-             frozen_positions(replace(base, pos_dim=p), scale) for kind in ("learned", "frozen") for p in dims}
-    return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
+    return _cells({f"{kind}_p{p}": replace(base, pos_dim=p, pos_emb=kind) for kind in ("learned", "frozen")
+                   for p in dims}, scale)
 
 
 def data(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 6: which data makes the head appear, seeds per cell (the shuffled polynomial and pure parity runs
-    they are compared with are in ``ablations``).
+    """Chapter 6: which data makes the head appear (the length-ordered pure polynomial and parity runs they are
+    compared with are ``emergence``'s).
 
-    * ``length_order``: the authors' batch order (all batches of length 1, then 2, ...) instead of shuffled;
+    * ``shuffled``: a fresh shuffle of all sequences each epoch instead of the authors' length order;
     * ``n<k>``: k sequences per length instead of the recipe's, trained for as many optimiser steps;
     * ``copy<p>``: parity with p % of each length's sequences replaced by copy sequences.
     """
     base = _base(scale)
-    cells = {"length_order": replace(base, order="length")}
-    for fraction in (4, 2):
-        n = base.n_per_length // fraction
-        cells[f"n{n}"] = replace(base, n_per_length=n, epochs=base.epochs * fraction,
-                                 eval_every=base.eval_every * fraction)
+    n = base.n_per_length // 4
+    cells = {"shuffled": replace(base, order="shuffled"),
+             f"n{n}": replace(base, n_per_length=n, epochs=base.epochs * 4, eval_every=base.eval_every * 4)}
     for percent in (25, 50):
         cells[f"copy{percent}"] = replace(base, task=f"copy:{percent / 100:g}+parity:{1 - percent / 100:g}")
-    return {f"{cell}_s{seed}": replace(cfg, seed=seed) for cell, cfg in cells.items() for seed in SEEDS[scale]}
+    return _cells(cells, scale)
 
 
-def pretrained(scale: str, seed: int, cell: str = "polynomial_cot", experiment: str = "ablations") -> str:
-    """The reference (``init_from``) to the run ``cell`` (seed ``seed``) of ``experiment`` that a transfer run
+def pretrained(scale: str, seed: int, task: str = "polynomial") -> str:
+    """The reference (``init_from``) to the ``emergence`` run of ``task`` (seed ``seed``) that a transfer run
     starts from: found in the result store when training starts, wherever results are kept."""
-    return f"run:{scale}/{experiment}/{cell}_s{seed}"
+    return f"run:{scale}/emergence/{task}_s{seed}"
 
 
 def _finetune(scale: str) -> TrainConfig:
-    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "cpu": 20, "paper": 50}[scale])
+    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "cpu": 30, "paper": 50}[scale])
 
 
 #: The custom task of chapter 7 when ``reproduce`` trains it: a running sum mod 5 (parity is the running sum mod 2).
@@ -129,8 +145,8 @@ EXAMPLE_TASK = IterativeTask("sum_mod5", tuple(range(5)), tuple(range(5)), lambd
 
 
 def custom_transfer(task: IterativeTask, scale: str) -> dict[str, TrainConfig]:
-    """Runs on a custom task, seeds per method: from scratch, and fine-tuned from the ``ablations`` polynomial models
-    (all weights, or the layer-2 MLP only).  Run names start with the task's name."""
+    """Runs on a custom task, seeds per method: from scratch, and fine-tuned from the ``emergence`` polynomial
+    models (all weights, or the layer-2 MLP only).  Run names start with the task's name."""
     definition = task.to_dict()
     scratch = replace(_base(scale), task=task.name, task_definition=definition)
     finetune = replace(_finetune(scale), task=task.name, task_definition=definition)
@@ -144,52 +160,57 @@ def custom_transfer(task: IterativeTask, scale: str) -> dict[str, TrainConfig]:
 
 
 def transfer(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 7: parity fine-tuned from a trained polynomial model (all weights or the layer-2 MLP only), the
-    reverse (polynomial from a parity model, given as many epochs as from scratch), and the custom task
-    :data:`EXAMPLE_TASK`.
-
-    The pretrained models are ``ablations`` runs, as are parity and polynomial from scratch.  At ``paper`` scale,
-    as the paper does it: the ``emergence`` polynomial models at epoch 200 fine-tuned on parity for 50 epochs
-    (evaluated every 2; from the shipped float16 weights), against the ``emergence`` parity runs from scratch.
-    The reverse and custom-task runs stay as at the other scales.
+    """Chapter 7: parity fine-tuned from the ``emergence`` polynomial models (all weights or the layer-2 MLP only;
+    at ``cpu`` scale from their last epoch, for 30 epochs, five seeds; at ``paper`` scale from epoch 200, as the
+    paper does, for 50), the reverse (polynomial from an ``emergence`` parity model, given as many epochs as from
+    scratch), and the custom task :data:`EXAMPLE_TASK`.  Parity and polynomial from scratch are ``emergence``'s.
     """
     base = replace(_finetune(scale), task="parity")
+    if scale == "paper":
+        base = replace(base, eval_every=2)
     runs = {}
-    for seed in SEEDS[scale]:
-        if scale == "paper":
-            start = replace(PAPER, task="parity", epochs=50, eval_every=2, seed=seed, init_epoch=200,
-                            init_from=pretrained(scale, seed, "polynomial", "emergence"))
-        else:
-            start = replace(base, seed=seed, init_from=pretrained(scale, seed))
+    for seed in RATE_SEEDS[scale]:
+        start = replace(base, seed=seed, init_from=pretrained(scale, seed),
+                        init_epoch=200 if scale == "paper" else None)
         runs[f"finetune_all_s{seed}"] = start
         runs[f"finetune_mlp2_s{seed}"] = replace(start, only_mlp2=True)
+    for seed in SEEDS[scale]:
         runs[f"reverse_all_s{seed}"] = replace(_base(scale), task="polynomial", seed=seed,  # as long as from scratch
-                                               init_from=pretrained(scale, seed, "parity_cot"))
+                                               init_from=pretrained(scale, seed, "parity"))
     return {**runs, **custom_transfer(EXAMPLE_TASK, scale)}
+
+
+def _seed0_or_paper(scale: str, cfg: TrainConfig) -> bool:
+    """Weights worth their size in the repository: every seed at ``paper`` scale (hours each, and ``transfer``
+    starts from them), seed 0 below (the chapters' attention maps and steppers; the rest retrain in minutes)."""
+    return scale == "paper" or cfg.seed == 0
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named experiment: a description and its runs (name -> config) at each scale."""
+    """A named experiment: a description, its runs (name -> config) at each scale, whether each run stops once
+    converged, and which runs ship their weights (``ship_weights(scale, cfg)``; the others ship config and history,
+    enough for chapters that plot curves)."""
 
     name: str
     description: str
     runs: Callable[[str], dict[str, TrainConfig]]
     early_stop: bool = False  # stop each run once converged (ihlib.engine.Converged)
-    ship_weights: bool = True  # False: only config and history are shipped (sweeps whose chapters plot curves)
+    ship_weights: Callable[[str, TrainConfig], bool] = lambda scale, cfg: False
 
 
 EXPERIMENTS = {e.name: e for e in [
-    Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence),
-    Experiment("recipes", "the authors' block against pre-LN, bfloat16 against float32", recipes, early_stop=True,
-               ship_weights=False),
-    Experiment("ablations", "what makes the head appear: CoT, depth, positional embedding", ablations),
+    Experiment("emergence", "an iteration head emerges: polynomial and parity with CoT", emergence,
+               ship_weights=_seed0_or_paper),
+    Experiment("recipes", "the authors' block against pre-LN, bfloat16 against float32", recipes, early_stop=True),
+    Experiment("ablations", "what the head needs: CoT, two layers, learned positions", ablations, early_stop=True),
+    Experiment("weight_decay", "the paper's recipe with weight decay, with and without CoT", weight_decay,
+               early_stop=True),
     Experiment("transfer", "polynomial -> parity (all weights or the layer-2 MLP only), parity -> polynomial, "
-                           "polynomial -> a custom task", transfer, early_stop=True, ship_weights=False),
-    Experiment("width_length", "polynomial with CoT over widths x lengths", width_length, early_stop=True),
+                           "polynomial -> a custom task", transfer, early_stop=True),
+    Experiment("width_length", "polynomial with CoT over widths x lengths, equal steps per length", width_length,
+               early_stop=True),
     Experiment("positional", "learned vs frozen positions over the positional dimension", positional,
-               early_stop=True, ship_weights=False),
-    Experiment("data", "batch order, amount of data, copy + parity mixes", data, early_stop=True, ship_weights=False),
+               early_stop=True),
+    Experiment("data", "batch order, amount of data, copy + parity mixes", data, early_stop=True),
 ]}
-
-

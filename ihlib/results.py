@@ -178,16 +178,30 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
                  until=Converged() if EXPERIMENTS[experiment].early_stop else None)
 
 
-def shipped_snapshots(cfg: TrainConfig) -> tuple[int, ...]:
-    """Snapshots a paper-scale run ships (the repository stays small): epoch 200 of every seed, where ``transfer``
-    starts; epochs 0, 100 and 300 too for seed 0, for chapter 3's stepper."""
-    return (0, 100, 200, 300) if cfg.seed == 0 else (200,)
+def shipped_snapshots(cfg: TrainConfig, history: list[dict], scale: str) -> tuple[int, ...]:
+    """Snapshots a run ships (the repository stays small).  ``paper``: epoch 200 of every seed, where ``transfer``
+    starts, and epochs 0, 100 and 300 too for seed 0.  ``cpu``: around the rise the run measured (epoch 0, the
+    snapshot before test accuracy first reaches 0.3, the first ones at 0.6 and 0.9, and the last), for the
+    training stepper."""
+    if scale == "paper":
+        return (0, 100, 200, 300) if cfg.seed == 0 else (200,)
+    kept = set(cfg.snapshot_epochs)
+    rows = [row for row in history if row["epoch"] in kept]
+    if not rows:
+        return ()
+    chosen = {rows[0]["epoch"], rows[-1]["epoch"]}
+    for level in (0.3, 0.6, 0.9):
+        reached = [i for i, row in enumerate(rows) if row["test_accuracy"] >= level]
+        if reached:
+            chosen.add(rows[reached[0] - 1 if level == 0.3 and reached[0] else reached[0]]["epoch"])
+    return tuple(sorted(chosen))
 
 
 def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str]:
     """Export every finished cached run of ``experiment`` at ``scale`` into ``out`` (default: the package's shipped
-    results) and return their names.  Paper-scale weights ship in float16, with the snapshots of
-    :func:`shipped_snapshots`.  Runs made from uncommitted code are refused, all checked before any is exported."""
+    results) and return their names.  Weights (of the runs the experiment ships weights of) ship in float16, with
+    the snapshots of :func:`shipped_snapshots`.  Runs made from uncommitted code are refused, all checked before
+    any is exported."""
     if scale == "smoke" and out is None:
         raise ValueError("smoke runs are never shipped with the package; give an output directory")
     exp = EXPERIMENTS[experiment]
@@ -200,9 +214,9 @@ def ship(experiment: str, scale: str, out: str | Path | None = None) -> list[str
                              f"commit")
     root = Path(out) if out is not None else Path(str(shipped_root()))  # writing needs a real directory
     for run, (cfg, directory) in finished.items():
-        paper = scale == "paper"
         directory.export(root / scale / experiment / run if out is None else root / experiment / run,
-                         weights=exp.ship_weights, half=paper, snapshots=shipped_snapshots(cfg) if paper else None)
+                         weights=exp.ship_weights(scale, cfg), half=True,
+                         snapshots=shipped_snapshots(cfg, directory.history(), scale))
     return list(finished)
 
 
