@@ -11,9 +11,10 @@ import torch
 
 from ihlib.checkpoint import load_checkpoint
 from ihlib.config import TrainConfig
-from ihlib.experiments import EXAMPLE_TASK, EXPERIMENTS, Experiment, custom_transfer, data, emergence, positional, transfer
+from ihlib.experiments import (EXAMPLE_TASK, EXPERIMENTS, Experiment, custom_transfer, data, emergence, positional,
+                               transfer, weight_decay, width_length)
 from ihlib.metrics import evaluate
-from ihlib.presets import CPU_RECIPE, SMOKE
+from ihlib.presets import CPU_RECIPE, FAST_RECIPE, SMOKE
 from ihlib.results import (cache_dir, finished_run, load_or_train, reproduce, results, ship, shipped_snapshots,
                            train_all)
 from ihlib.rundir import RunDir, load_run
@@ -23,27 +24,52 @@ from ihlib.train import train
 
 def test_data_cells_change_one_thing_and_keep_the_step_budget():
     runs = data("cpu")
-    assert runs["length_order_s0"] == replace(CPU_RECIPE, order="length")
-    for n in (256, 512):
-        cfg = runs[f"n{n}_s1"]
-        steps = cfg.epochs * cfg.max_len * cfg.n_per_length // cfg.batch_size
-        assert steps == CPU_RECIPE.epochs * CPU_RECIPE.max_len * CPU_RECIPE.n_per_length // CPU_RECIPE.batch_size
-        assert replace(cfg, n_per_length=CPU_RECIPE.n_per_length, epochs=CPU_RECIPE.epochs,
-                       eval_every=CPU_RECIPE.eval_every, seed=0) == CPU_RECIPE
+    assert runs["shuffled_s0"] == replace(CPU_RECIPE, order="shuffled")
+    cfg = runs["n256_s1"]
+    steps = cfg.epochs * cfg.max_len * cfg.n_per_length // cfg.batch_size
+    assert steps == CPU_RECIPE.epochs * CPU_RECIPE.max_len * CPU_RECIPE.n_per_length // CPU_RECIPE.batch_size
+    assert replace(cfg, n_per_length=CPU_RECIPE.n_per_length, epochs=CPU_RECIPE.epochs,
+                   eval_every=CPU_RECIPE.eval_every, seed=0) == CPU_RECIPE
     assert runs["copy25_s2"] == replace(CPU_RECIPE, task="copy:0.25+parity:0.75", seed=2)
+    assert data("paper")["shuffled_s0"].order == "shuffled"  # the paper's recipe is already length-ordered
+
+
+def test_the_cpu_scale_is_the_papers_recipe_at_lmax_8_and_rates_get_five_seeds():
+    assert CPU_RECIPE == replace(TrainConfig(), max_len=8, epochs=300, precision="bf16")
+    runs = emergence("cpu")
+    assert set(runs) == {f"{t}_s{s}" for t in ("polynomial", "parity") for s in range(5)}
+    assert runs["polynomial_s0"].snapshot_epochs == tuple(range(0, 301, 10)) and not runs["parity_s3"].snapshot_epochs
+    assert {r for r in transfer("cpu") if r.startswith("finetune_all")} == {f"finetune_all_s{s}" for s in range(5)}
+    assert not EXPERIMENTS["emergence"].early_stop and EXPERIMENTS["ablations"].early_stop
+    assert EXPERIMENTS["emergence"].ship_weights("cpu", runs["parity_s0"])
+    assert not EXPERIMENTS["emergence"].ship_weights("cpu", runs["parity_s1"])
+    assert weight_decay("cpu")["decay_nocot_s1"] == replace(CPU_RECIPE, weight_decay=1.0, cot=False, seed=1)
+
+
+def test_cpu_snapshots_shipped_are_chosen_around_the_measured_rise():
+    cfg = emergence("cpu")["polynomial_s0"]
+    accuracy = {e: 0.0 for e in range(0, 100, 10)} | {100: 0.35, 110: 0.7, 120: 0.95} | {e: 1.0 for e in range(130, 301, 10)}
+    history = [{"epoch": e, "test_accuracy": a} for e, a in sorted(accuracy.items())]
+    assert shipped_snapshots(cfg, history, "cpu") == (0, 90, 110, 120, 300)
+
+
+def test_width_length_gives_every_length_the_same_optimiser_steps():
+    runs = width_length("cpu")
+    steps = {cfg.epochs * cfg.max_len * cfg.n_per_length // cfg.batch_size for cfg in runs.values()}
+    assert len(runs) == 36 and steps == {3840} and runs["d8_L4_s0"].weight_decay == 1.0  # the fast recipe
 
 
 def test_positional_cells():
     runs = positional("cpu")
-    assert len(runs) == 12 and runs["learned_p16_s0"] == replace(CPU_RECIPE, pos_dim=16)
-    # the shipped cpu runs drew frozen positions N(0, 1/pos_dim), as the code did then
-    assert runs["frozen_p4_s2"] == replace(CPU_RECIPE, pos_emb="frozen", pos_dim=4, seed=2, frozen_pos_std=0.5)
-    assert positional("paper")["frozen_p4_s2"].frozen_pos_std is None
+    assert len(runs) == 12 and runs["learned_p16_s0"] == replace(FAST_RECIPE, epochs=120, pos_dim=16)
+    assert runs["frozen_p4_s2"] == replace(FAST_RECIPE, epochs=120, pos_emb="frozen", pos_dim=4, seed=2)
+    assert runs["frozen_p4_s2"].frozen_pos_std is None  # N(0, 1), as the authors draw them
 
 
-def test_transfer_includes_reverse_and_the_example_task():
+def test_transfer_starts_from_the_emergence_models():
     runs = transfer("cpu")
-    assert runs["reverse_all_s0"].init_from == "run:cpu/ablations/parity_cot_s0"
+    assert runs["finetune_mlp2_s4"].init_from == "run:cpu/emergence/polynomial_s4" and runs["finetune_mlp2_s4"].only_mlp2
+    assert runs["reverse_all_s0"].init_from == "run:cpu/emergence/parity_s0"
     assert runs["reverse_all_s0"].epochs == CPU_RECIPE.epochs
     assert runs["sum_mod5_mlp2_s1"].only_mlp2 and runs["sum_mod5_mlp2_s1"].task_definition == EXAMPLE_TASK.to_dict()
 
@@ -90,12 +116,12 @@ def test_an_edited_custom_task_gets_its_own_runs(results_root):
 
 
 def test_pretrained_runs_are_found_by_name_wherever_results_are_kept(results_root, monkeypatch):
-    results("ablations", "smoke", runs=["polynomial_cot_s0"])
+    results("emergence", "smoke", runs=["polynomial_s0"])
     (results_root / "shared").mkdir()
     (results_root / "smoke").rename(results_root / "shared" / "smoke")  # moved, or shared from another machine
     monkeypatch.setenv("IHLIB_RESULTS", str(results_root / "shared"))
     run = load_or_train("transfer", "finetune_all_s0", "smoke")
-    assert run.config.init_from == "run:smoke/ablations/polynomial_cot_s0" and len(run.history) > 1
+    assert run.config.init_from == "run:smoke/emergence/polynomial_s0" and len(run.history) > 1
     monkeypatch.setenv("IHLIB_RESULTS", str(results_root / "empty"))
     with pytest.raises(ValueError, match="not trained yet"):
         load_or_train("transfer", "finetune_mlp2_s0", "smoke")
@@ -161,7 +187,8 @@ def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
     assert set(runs) == {f"{t}_s{s}" for t in ("polynomial", "parity") for s in (0, 1, 2)}
     assert replace(runs["polynomial_s1"], epochs=1000, snapshot_epochs=(), seed=0) == TrainConfig()
     assert runs["parity_s2"].epochs == 500 and {100, 200, 300} <= set(runs["polynomial_s0"].snapshot_epochs)
-    assert shipped_snapshots(runs["polynomial_s0"]) == (0, 100, 200, 300) and shipped_snapshots(runs["parity_s1"]) == (200,)
+    assert shipped_snapshots(runs["polynomial_s0"], [], "paper") == (0, 100, 200, 300)
+    assert shipped_snapshots(runs["parity_s1"], [], "paper") == (200,)
     start = transfer("paper")["finetune_mlp2_s1"]
     assert start.init_from == "run:paper/emergence/polynomial_s1" and start.init_epoch == 200
     assert start.only_mlp2 and start.task == "parity" and start.epochs == 50 and start.normalize_residual
