@@ -1,4 +1,4 @@
-"""Write the book's chapters ``book/*.ipynb`` from their sources ``book/src/*.py`` (percent format).
+"""Write the book's chapters ``book/*.ipynb`` from their sources ``book/src/*.py`` (jupytext's percent format).
 
 Each chapter gets a Colab badge and the two-line setup cell, both built from the repository URL in
 ``_config.yml`` (the one place it is set).  ``python book/make_notebooks.py --check`` fails if a committed
@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import yaml
 
@@ -33,39 +34,21 @@ def header_cells(name: str) -> list:
              "import subprocess, sys\n"
              "if 'google.colab' in sys.modules: subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', "
              f"'--no-deps', 'git+{url}@{branch}'], check=True)")
-    return [nbformat.v4.new_markdown_cell(badge), nbformat.v4.new_code_cell(setup)]
-
-
-def parse(source: str) -> list:
-    """Cells of a percent-format script: ``# %%`` starts code, ``# %% [markdown]`` starts markdown (lines '# ...')."""
-    cells, kind, lines = [], None, []
-
-    def flush() -> None:
-        text = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines())
-            cells.append(nbformat.v4.new_markdown_cell(text))
-        elif kind == "code" and text:
-            cells.append(nbformat.v4.new_code_cell(text))
-
-    for line in source.splitlines():
-        if line.startswith("# %%"):
-            flush()
-            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
-        elif kind is not None:
-            lines.append(line)
-    flush()
-    return cells
+    # the setup cell is for Colab: kept in the notebook, removed from the HTML book
+    return [nbformat.v4.new_markdown_cell(badge), nbformat.v4.new_code_cell(setup, metadata={"tags": ["remove-cell"]})]
 
 
 def build(src: Path) -> nbformat.NotebookNode:
-    cells = parse(src.read_text())
+    """The chapter's notebook: its percent-format source read by jupytext (cell tags such as ``hide-input`` kept),
+    with the badge and the setup cell after the title, and stable cell ids."""
+    cells = jupytext.reads(src.read_text(), fmt="py:percent").cells
     title, rest = cells[0], cells[1:]
     nb = nbformat.v4.new_notebook(cells=[title, *header_cells(src.stem), *rest])
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                    "language_info": {"name": "python"}, "accelerator": "GPU", "colab": {"provenance": []}}
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{src.stem[:2]}-{i:02d}"
+        cell.metadata.pop("lines_to_next_cell", None)  # jupytext's own round-trip hint, not the chapter's
     return nb
 
 

@@ -91,3 +91,13 @@ def test_attention_animation_controls_change_the_frame(driver, base_url):
     assert slider.get_attribute("value") == "3" and image.get_attribute("src") != first
     driver.save_screenshot(str(ARTIFACTS / "animation_frame3.png"))
     assert severe_errors(driver) == []
+
+
+@pytest.mark.parametrize("chapter", ["01_iterative_tasks", "03_emergence"])
+def test_math_is_typeset_without_network_and_tables_render(driver, base_url, chapter):
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.get(f"{base_url}/book/{chapter}.html")
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length"))
+    text = driver.execute_script("return document.querySelector('main').innerText")
+    assert "\\(" not in text and "|---" not in text and "|—|" not in text
+    assert driver.execute_script("return document.querySelectorAll('main table').length") >= 1

@@ -24,6 +24,7 @@ from pathlib import Path
 from . import __version__
 from .batched import group_key, train_batched
 from .config import TrainConfig
+from .cost import describe
 from .engine import Converged
 from .experiments import EXPERIMENTS
 from .grid import run_grid
@@ -125,6 +126,7 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
         _check_may_train(experiment, list(missing), scale)
+        print(f"{scale}/{experiment}: {describe(list(missing.values()))}")
         # every run not shipped, finished ones included: a batched group keeps its members (and its resume state)
         train_all(experiment, {name: cfg for name, cfg in configs.items()
                                if not shipped_dir(experiment, name, scale).finished(cfg)}, scale, device, workers=workers)
@@ -174,6 +176,7 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
     if directory is not None and directory.has_weights():
         return directory.load(device=device)
     _check_may_train(experiment, [run], scale)
+    print(f"{scale}/{experiment}/{run}: {describe([cfg])}")
     return train(cfg, out=cache_dir(experiment, run, cfg, scale).path, device=device, progress=progress,
                  until=Converged() if EXPERIMENTS[experiment].early_stop else None)
 
@@ -241,6 +244,9 @@ def reproduce(scale: str, experiments: list[str] | None = None, ship_to: str | P
         if not runs:
             continue
         start = time.perf_counter()
+        todo = [cfg for run, cfg in runs.items() if not cache_dir(name, run, cfg, scale).finished(cfg)]
+        if todo:
+            print(f"{name}: {describe(todo)}")
         train_all(name, runs, scale, device, workers=workers)
         if ship_to is not None or ship_into_package:
             ship(name, scale, ship_to)

@@ -110,3 +110,21 @@ def test_authors_accuracy_counts_the_whole_eos_tail():
     assert all(a == 1.0 for a in broken.accuracy_to_eos.values())
     assert broken.accuracy[5] == 1.0  # the longest sequences have no tail after their EoS
     assert all(broken.accuracy[n] < 1.0 for n in range(1, 5))
+
+
+def test_the_cost_model_counts_what_training_does():
+    from dataclasses import replace
+
+    from ihlib.cost import GPUS, THIS_CPU, describe, run_flops, steps, train_epoch_flops
+    from ihlib.train import TrainConfig
+    paper = TrainConfig()
+    # a padded epoch costs the same at every length; without padding short sequences are cheaper
+    assert train_epoch_flops(replace(paper, padding=False)) < train_epoch_flops(paper)
+    assert train_epoch_flops(replace(paper, dim=256)) > 3.5 * train_epoch_flops(paper)
+    train, evaluation = run_flops(paper)
+    assert train == 1000 * train_epoch_flops(paper) and 0 < evaluation < train and steps(paper) == 64_000
+    # 1.4 TFLOP per epoch of the paper's recipe (the figure the chapters quote)
+    assert 1.2e12 < train_epoch_flops(paper) < 1.6e12
+    assert THIS_CPU.seconds(replace(paper, precision="bf16")) < THIS_CPU.seconds(paper)
+    assert GPUS["A100"].seconds(paper) < GPUS["T4"].seconds(paper) < THIS_CPU.seconds(paper)
+    assert describe([paper, paper]).startswith("training 2 runs")

@@ -39,7 +39,7 @@ for name, task in tasks.items():
 # %% [markdown]
 # The recurrences hold on a large random sample: every state is $F$ of the previous state and the current input.
 
-# %%
+# %% tags=["hide-input"]
 poly = tasks["polynomial"]
 x = rng.choice(np.array(poly.inputs), size=(2000, 16))
 y = poly.run(x)
@@ -61,7 +61,7 @@ print("recurrences verified on 2000 sequences of length 16")
 #
 # The loss and the accuracy only count the tokens after EoI: inputs are given, never predicted.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from ihlib.tasks import sequence_length
 from ihlib.viz import plot_sequence, role_legend
@@ -83,7 +83,7 @@ plt.show()
 # same way from another seed). The authors store them in length order and never shuffle: every epoch sees the short
 # sequences first.
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.tasks import make_dataset
 
 data = make_dataset(poly, max_len=16, n_per_length=1024)

@@ -29,7 +29,7 @@ SCALE = ihlib.notebook_setup()
 # (`ModelConfig.normalize_residual=True`) and the textbook one on request (`normalize_residual=False`,
 # `python -m ihlib train --no-normalize-residual`).
 
-# %%
+# %% tags=["hide-input"]
 import torch
 from ihlib.model import ModelConfig, Transformer
 from ihlib.tasks import Vocabulary, make_dataset, polynomial_task, sequence_length
@@ -51,7 +51,7 @@ assert 0.38e6 < model.n_params() < 0.43e6, "the paper's model has about 0.41 M p
 #
 # An untrained model attends almost uniformly: each row fades as the number of visible tokens grows.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from ihlib.viz import plot_ideal_maps, plot_model_attention
 
@@ -73,7 +73,7 @@ plt.show()
 #
 # Drawn as attention maps for one sequence (only the rows of each pattern are drawn; other queries are blank):
 
-# %%
+# %% tags=["hide-input"]
 fig = plot_ideal_maps(seq.tolist(), vocab)
 fig.suptitle("Target attention patterns for L = 6")
 plt.show()
@@ -93,7 +93,7 @@ plt.show()
 #
 # Reported figures average lengths 4 to $L_{max}$, since short sequences appear in both training and test sets.
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 from ihlib.metrics import attention_stats, ideal_attention
 
@@ -136,7 +136,7 @@ rows = [[label, r.seed, head_epoch(r.history) or "—", f"{r.history[-1]['epoch'
 markdown_table(["block", "seed", "epoch of the head", "last epoch", "test accuracy", "peakiness L1", "peakiness L2"],
                rows, title="Each seed at its last evaluation", note="— : no iteration head within the budget")
 
-# %%
+# %% tags=["hide-input"]
 reached = {label: sum(head_epoch(h) is not None for h in runs) for label, runs in groups.items()}
 print(", ".join(f"{label}: a head in {n} of {len(seeds)} seeds" for label, n in reached.items()))
 if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs, and what the text below says of it

@@ -40,7 +40,7 @@ print(f"training time: polynomial {poly.history[-1]['seconds']:.0f} s, parity {p
 # above 0.5 (layer 1: CoT token → EoI; layer 2: CoT token → $x_t$). The dashed line marks the epoch where test
 # accuracy first reaches 0.5, the middle of the rise.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from ihlib.viz import markdown_table, plot_training, rise_epoch
 
@@ -58,7 +58,7 @@ print(f"final: test accuracy {final['test_accuracy']:.3f}, peakiness layer 1 {fi
 # layer-2 peakiness first cross 0.5 within two evaluations or a tenth of training of each other, whichever is
 # larger. The check runs on the run shown above.
 
-# %%
+# %% tags=["hide-input"]
 tolerance = max(2 * cfg.eval_every, cfg.epochs // 10)
 if CLAIMS:
     assert final["test_accuracy"] >= MIN_ACCURACY, final["test_accuracy"]
@@ -70,7 +70,7 @@ if CLAIMS:
 # %% [markdown]
 # ## The trained model's attention, next to the ideal maps
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.viz import plot_ideal_maps, plot_model_attention
 
 seq = poly.test_data.of_length(cfg.max_len)[0].cpu()
@@ -110,7 +110,7 @@ training_stepper(snapshots, seq, poly.vocab, step=min(3, cfg.max_len - 1))
 # does not *need* to fetch $x_t$ exactly, because $y_t$ is also the parity of the **count** of ones among
 # $x_1..x_t$, and a head that averages over the inputs can carry that count.
 
-# %%
+# %% tags=["hide-input"]
 hp = parity.history
 plot_training(hp, f"parity with CoT (L_max = {cfg.max_len}, d = {cfg.dim})", rise_epoch(hp, "test_accuracy"))
 plt.show()
@@ -123,7 +123,7 @@ plt.show()
 # iteration-head target), on the other inputs, and on everything else (task token, EoI, earlier CoT tokens).
 # A distributed solution puts its mass on the inputs without singling out $x_t$.
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import torch
 from ihlib.metrics import pattern_indices
@@ -161,7 +161,7 @@ plt.show()
 # The paper's figures are for the full recipe ($L_{max} = 16$, $d = 128$, 1000 epochs, means over many seeds),
 # read off its plots (±0.05). Ours come from the runs loaded above: one seed per task at the current scale.
 
-# %%
+# %% tags=["hide-input"]
 paper = {"polynomial": (0.96, 0.9), "parity": (None, 0.6)}
 rows = []
 for name, run in [("polynomial", poly), ("parity", parity)]:
@@ -172,7 +172,7 @@ for name, run in [("polynomial", poly), ("parity", parity)]:
 markdown_table(["task", "test accuracy (ours)", "test accuracy (paper)", "layer-2 peakiness (ours)",
                 "layer-2 peakiness (paper)"], rows)
 
-# %%
+# %% tags=["hide-input"]
 poly_090, parity_090 = rise_epoch(h, "test_accuracy", 0.9), rise_epoch(hp, "test_accuracy", 0.9)
 print(f"test accuracy first >= 0.9: polynomial at epoch {poly_090}, parity at epoch {parity_090}")
 if SCALE == "cpu":  # the statements below describe the shipped cpu runs

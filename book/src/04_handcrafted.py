@@ -50,7 +50,7 @@ print(f"width d = {hand.cfg.dim}, MLP hidden units = {hand.cfg.mlp_ratio * hand.
 # the sign of the weight, saturated so that the large constant does not wash out the rest). Layer 1's query reads only `const` and its key only `token = EoI`; its value copies `pos` into `eoi_pos`.
 # Layer 2's query reads `target`, its key reads `pos`. The MLPs are lookup tables: one input pattern per hidden unit.
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.handcrafted import feature_directions
 
 vocab = Vocabulary()
@@ -165,7 +165,7 @@ summary_trained = evaluate(trained.model, trained.test_data).summary()
 print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, peakiness layer 1 "
       f"{summary_trained['peakiness_layer1']:.2f}, layer 2 {summary_trained['peakiness_layer2']:.2f}")
 
-# %%
+# %% tags=["hide-input"]
 if SCALE == "cpu":  # the text below describes the shipped cpu run
     assert rows[:, 2].min() >= 0.7, "the trained layer 2 should mostly pick the hand-built key"
     assert rows[:, 1].mean() < rows[:, 2].mean(), "layer 1 agrees less than layer 2"
@@ -186,7 +186,7 @@ if SCALE == "cpu":  # the text below describes the shipped cpu run
 # Below that width we squeeze the blocks onto random, nearly orthogonal directions and measure the worst per-length
 # accuracy.
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.handcrafted import accuracy_by_width
 
 table = []

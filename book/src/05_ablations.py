@@ -39,7 +39,7 @@ print(f"{len(runs)} runs: L_max={cfg.max_len}, d={cfg.dim}, {cfg.epochs} epochs,
 # EoI, so its "accuracy" is that single token; its layer-2 peakiness is not defined (there is no CoT to attend from)
 # and is left out, as is that of the one-layer model, which has no layer 2.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -62,7 +62,7 @@ axes[0].text(len(cells) - 0.5, 1 / 11 + 0.02, "chance for 11 states", color="cri
 fig.suptitle(f"Final metrics per setting (L_max = {cfg.max_len}, d = {cfg.dim}, one dot per seed)")
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.viz import markdown_table
 
 keys = ["test_accuracy", "train_accuracy", "peakiness_layer1", "peakiness_layer2"]
@@ -77,7 +77,7 @@ markdown_table(["setting", "test accuracy", "train accuracy", "peakiness layer 1
 #
 # Test (solid) and training (dotted) accuracy of $y_L$ over training, for the no-CoT runs.
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), constrained_layout=True)
 for ax, task in zip(axes, ["polynomial", "parity"]):
     for n in names:
@@ -112,7 +112,7 @@ plt.show()
 #
 # The assertions below check these statements on the runs shown (at the `cpu` scale, the shipped runs).
 
-# %%
+# %% tags=["hide-input"]
 def cell_values(cell, key):
     return np.array([final[n][key] for n in names if n.startswith(cell + "_s")])
 
@@ -174,7 +174,7 @@ plt.show()
 #   escape a bad start, and may be too strong for narrow models (untested). Nor does the needed width grow
 #   monotonically with length in our small grid, and three seeds are too few to draw the paper's boundary.
 
-# %%
+# %% tags=["hide-input"]
 if SCALE == "cpu":
     for name, row in grid.items():
         headed = row["peakiness_layer2"] >= 0.8 and row["test_accuracy"] >= 0.8
@@ -253,7 +253,7 @@ markdown_table(["positions"] + [f"pos_dim {p}" for p in pos_dims],
 #   through a sharp layer-1 attention to EoI, one of the several implementations of the head that the paper's
 #   reviewers asked a tutorial to show.
 
-# %%
+# %% tags=["hide-input"]
 if SCALE == "cpu":
     for kind in kinds:
         assert all(h[-1]["test_accuracy"] >= 0.99 for h in pos_cell(kind, 16))

@@ -44,7 +44,7 @@ def runs_of(source, cell):
 # layer-2 peakiness rose together, so either would do; accuracy is the one every run reports (for the mixes, we use
 # parity's own test accuracy). A run that never gets there within its budget is marked "not within" its last epoch.
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.viz import markdown_table, rise_epoch
 
 
@@ -66,7 +66,7 @@ def table(rows, unit):
 #
 # One line per seed; epochs on the x-axis. Both see exactly the same sequences each epoch, in a different order.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -94,7 +94,7 @@ table(order_reach, "epoch at which test accuracy first reaches 0.9")
 # optimiser steps (x-axis). Dotted lines are training accuracy: a model that memorises its data shows training
 # accuracy well above test accuracy.
 
-# %%
+# %% tags=["hide-input"]
 sizes = [int(k.split("_")[0][1:]) for k in data if k.startswith("n") and k.endswith("_s0")]
 full = EXPERIMENTS["ablations"].runs(SCALE)["polynomial_cot_s0"].n_per_length
 amount = {full: runs_of(reference, "polynomial_cot"), **{n: runs_of(data, f"n{n}") for n in sizes}}
@@ -121,7 +121,7 @@ table(amount_reach, "optimiser step at which test accuracy first reaches 0.9")
 # panel is **parity's** test accuracy (for the mixes, measured on the parity sequences of the test set alone); the
 # right panel, layer-2 peakiness over the whole test set (copy and parity use the same head).
 
-# %%
+# %% tags=["hide-input"]
 shares = [int(k.split("_")[0][4:]) for k in data if k.startswith("copy") and k.endswith("_s0")]
 mixes = {0: runs_of(reference, "parity_cot"), **{p: runs_of(data, f"copy{p}") for p in shares}}
 parity_key = {p: "test_accuracy" if p == 0 else "test_accuracy_parity" for p in mixes}
@@ -165,7 +165,7 @@ table(mix_reach, "epoch at which parity test accuracy first reaches 0.9")
 #   parity, against 14 and 12 of pure parity) and failed for the third: three seeds cannot settle it. The paper's
 #   notes mention the mixes as a data-curation ablation without a figure to compare with.
 
-# %%
+# %% tags=["hide-input"]
 def reached(rows, label):
     return [v for v, _ in rows[label]]
 

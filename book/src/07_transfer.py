@@ -44,7 +44,7 @@ methods = {
 #
 # One line per seed. Epoch 0 of a fine-tuning run is the polynomial model itself, evaluated on parity.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
 colours = {"from scratch": "#888888", "fine-tune all weights": "#219ebc", "fine-tune layer-2 MLP only": "#fb8500"}
@@ -68,7 +68,7 @@ def plot_methods(methods, task, title):
 
 plot_methods(methods, "parity", "Transfer from polynomial iteration to parity (one line per seed)")
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.viz import markdown_table, rise_epoch
 
 
@@ -100,7 +100,7 @@ shown
 #   inputs include the token 0, which polynomial iteration never uses. The custom task at the end of this chapter
 #   puts that guess to a test, and it fails.
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 
 scratch, full, mlp2 = (methods[m] for m in methods)
@@ -127,7 +127,7 @@ if SCALE == "cpu":
 # model still give polynomial iteration a head start? All weights are fine-tuned, for as many epochs as polynomial
 # iteration from scratch (chapter 5's runs), and stopped once converged.
 
-# %%
+# %% tags=["hide-input"]
 reverse = {"from scratch": by_seed(scratch_runs, "polynomial_cot"),
            "fine-tune all weights": by_seed(transfer, "reverse_all")}
 plot_methods(reverse, "polynomial", "Transfer from parity to polynomial iteration (one line per seed)")
@@ -144,7 +144,7 @@ shown
 # symmetric here: a head learned on ten input symbols serves a task with two, not the reverse. The paper does not
 # report this direction.
 
-# %%
+# %% tags=["hide-input"]
 if SCALE == "cpu":
     for s in seeds:
         scratch_at, reverse_at = reverse_reach["from scratch"][s], reverse_reach["fine-tune all weights"][s]
@@ -203,7 +203,7 @@ shown
 # that polynomial iteration never shows: so the token 0 alone does not explain seed 0's trouble with parity. What
 # else parity's inputs do to it (only two symbols, so many equal neighbours) we have not tested.
 
-# %%
+# %% tags=["hide-input"]
 from ihlib.experiments import EXAMPLE_TASK
 
 # the claims are about the shipped task; figures are compared to the 2 decimals the text gives

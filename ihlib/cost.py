@@ -1,0 +1,113 @@
+"""What a run costs, in one place: its arithmetic from its config, and the time that takes on a device.
+
+The arithmetic counts the matrix products (2 FLOPs per multiply-add): per token and layer the attention
+projections (4 d^2), the MLP (8 d^2) and the attention itself (2 W d for a batch width W), plus the unembedding
+(d x vocabulary).  A training step costs three forward passes (forward, and backward twice as much); an evaluation
+is a forward pass over the training and test sets.  Padded runs pay for every position up to 2 L_max + 3;
+unpadded ones for each batch's own width.
+
+Time is arithmetic divided by a device's sustained rate.  For this project's CPUs the rates are measured
+(:data:`THIS_CPU`, from the ``seconds`` column of shipped runs: ``benchmarks/cost_model.py`` recomputes them and
+prints each reference run's estimate against its measured time).  For GPUs there is no measurement here (this
+project has none): the rates are a named fraction of the card's peak, plus a fixed cost per optimiser step for
+the hundred-odd kernel launches that dominate models this small.  Both assumptions are stated in
+:data:`GPUS` and printed with every estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .config import TrainConfig
+from .engine import evaluates_at
+from .tasks import sequence_length
+
+#: Vocabulary size of the built-in tasks' vocabulary (EoS, EoI, task tokens, values): a close enough constant.
+VOCAB = 20
+
+
+def forward_flops_per_token(cfg: TrainConfig, width: int) -> float:
+    """FLOPs of one token's forward pass in a batch of ``width`` positions."""
+    per_layer = 2 * (12 * cfg.dim ** 2 + 2 * width * cfg.dim)
+    return cfg.n_layers * per_layer + 2 * cfg.dim * VOCAB
+
+
+def epoch_tokens(cfg: TrainConfig) -> list[tuple[int, int]]:
+    """(tokens, width) of each length's batches in one epoch: ``n_per_length`` sequences per length, at the padded
+    width or at that length's own."""
+    out = []
+    for length in range(1, cfg.max_len + 1):
+        width = cfg.seq_len if cfg.padding else sequence_length(length, cfg.cot)
+        out.append((cfg.n_per_length * width, width))
+    return out
+
+
+def train_epoch_flops(cfg: TrainConfig) -> float:
+    """FLOPs of one training epoch (forward and backward).  With a shuffled order and no padding, batches mix
+    lengths and are as wide as their longest sequence; counted here at each length's own width (a lower bound)."""
+    return sum(3 * tokens * forward_flops_per_token(cfg, width) for tokens, width in epoch_tokens(cfg))
+
+
+def evaluation_flops(cfg: TrainConfig) -> float:
+    """FLOPs of one evaluation: a forward pass over the training and test sets at the padded width."""
+    tokens = cfg.max_len * cfg.n_per_length * cfg.seq_len
+    return 2 * tokens * forward_flops_per_token(cfg, cfg.seq_len)
+
+
+def run_flops(cfg: TrainConfig, epochs: int | None = None) -> tuple[float, float]:
+    """(training, evaluation) FLOPs of ``epochs`` epochs of a run (default all)."""
+    epochs = cfg.epochs if epochs is None else epochs
+    evaluations = 1 + sum(evaluates_at(cfg, e) for e in range(1, epochs + 1))
+    return epochs * train_epoch_flops(cfg), evaluations * evaluation_flops(cfg)
+
+
+def steps(cfg: TrainConfig, epochs: int | None = None) -> int:
+    """Optimiser steps of ``epochs`` epochs (default all)."""
+    per_epoch = -(-cfg.max_len * cfg.n_per_length // cfg.batch_size)
+    return per_epoch * (cfg.epochs if epochs is None else epochs)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device's sustained training rates (FLOP/s) by model width and precision (the nearest measured width is
+    used: small matmuls run far below peak), its evaluation rate, a fixed cost per optimiser step, and where the
+    numbers come from."""
+
+    name: str
+    train_rate: dict[int, dict[str, float]]
+    eval_rate: float
+    step_overhead: float
+    basis: str
+
+    def rate(self, cfg: TrainConfig) -> float:
+        width = min(self.train_rate, key=lambda d: abs(math.log2(d / cfg.dim)))
+        return self.train_rate[width][cfg.precision]
+
+    def seconds(self, cfg: TrainConfig, epochs: int | None = None) -> float:
+        """Estimated seconds of ``epochs`` epochs of ``cfg`` (default all), evaluations included."""
+        train, evaluation = run_flops(cfg, epochs)
+        return train / self.rate(cfg) + evaluation / self.eval_rate + steps(cfg, epochs) * self.step_overhead
+
+
+#: This project's machines (2-core AMD EPYC with AVX512-BF16), one PyTorch thread beside a second training
+#: process: medians of the rates ``benchmarks/cost_model.py`` measured on the shipped runs (2026-12-01; the
+#: runs' own rates spread by up to 2x with what else the machine ran).
+THIS_CPU = Device("this CPU (1 thread, beside a second training)",
+                  {64: {"fp32": 27e9, "bf16": 31e9}, 128: {"fp32": 66e9, "bf16": 134e9}}, 40e9, 0.0,
+                  "measured on shipped runs (benchmarks/cost_model.py)")
+
+#: GPUs, not measured: sustained rate assumed at 5 % of the card's dense peak (tiny matmuls, d = 128), plus
+#: 3 ms per optimiser step for kernel launches (about 300 kernels of about 10 us).
+GPUS = {name: Device(name, {128: {"fp32": 0.05 * fp32, "bf16": 0.05 * half}}, 0.05 * fp32, 3e-3,
+                     "assumed: 5 % of peak, 3 ms per step")
+        for name, fp32, half in (("T4", 8.1e12, 65e12), ("V100", 15.7e12, 125e12), ("A100", 19.5e12, 312e12))}
+
+
+def describe(configs: list[TrainConfig]) -> str:
+    """One line for a reader about to train ``configs``: how many runs, and what they cost by this model (the
+    full epoch budget: runs that stop once converged cost less)."""
+    cpu = sum(THIS_CPU.seconds(cfg) for cfg in configs)
+    t4 = sum(GPUS["T4"].seconds(cfg) for cfg in configs)
+    return (f"training {len(configs)} runs: at most about {cpu / 60:.0f} min on one thread of this project's CPUs "
+            f"(measured rates), {t4 / 60:.0f} min on a T4 GPU ({GPUS['T4'].basis}); early stopping can cut both")
