@@ -23,8 +23,8 @@ from .config import TrainConfig
 from .engine import evaluates_at
 from .tasks import sequence_length
 
-#: Vocabulary size of the built-in tasks' vocabulary (EoS, EoI, task tokens, values): a close enough constant.
-VOCAB = 20
+#: Size of the built-in tasks' vocabulary (EoS, EoI, task tokens, values): ``tasks.Vocabulary().size``.
+VOCAB = 16
 
 
 def forward_flops_per_token(cfg: TrainConfig, width: int) -> float:
@@ -34,11 +34,11 @@ def forward_flops_per_token(cfg: TrainConfig, width: int) -> float:
 
 
 def epoch_tokens(cfg: TrainConfig) -> list[tuple[int, int]]:
-    """(tokens, width) of each length's batches in one epoch: ``n_per_length`` sequences per length, at the padded
-    width or at that length's own."""
+    """(tokens, width) of each length's batches in one epoch: ``n_per_length`` sequences per length, each fed as
+    its padded width (or its length's own) less one position, the last token being only a target."""
     out = []
     for length in range(1, cfg.max_len + 1):
-        width = cfg.seq_len if cfg.padding else sequence_length(length, cfg.cot)
+        width = (cfg.seq_len if cfg.padding else sequence_length(length, cfg.cot)) - 1
         out.append((cfg.n_per_length * width, width))
     return out
 
@@ -51,8 +51,8 @@ def train_epoch_flops(cfg: TrainConfig) -> float:
 
 def evaluation_flops(cfg: TrainConfig) -> float:
     """FLOPs of one evaluation: a forward pass over the training and test sets at the padded width."""
-    tokens = cfg.max_len * cfg.n_per_length * cfg.seq_len
-    return 2 * tokens * forward_flops_per_token(cfg, cfg.seq_len)
+    tokens = cfg.max_len * cfg.n_per_length * (cfg.seq_len - 1)
+    return 2 * tokens * forward_flops_per_token(cfg, cfg.seq_len - 1)
 
 
 def run_flops(cfg: TrainConfig, epochs: int | None = None) -> tuple[float, float]:
@@ -94,7 +94,7 @@ class Device:
 #: process: medians of the rates ``benchmarks/cost_model.py`` measured on the shipped runs (2026-12-01; the
 #: runs' own rates spread by up to 2x with what else the machine ran).
 THIS_CPU = Device("this CPU (1 thread, beside a second training)",
-                  {64: {"fp32": 27e9, "bf16": 31e9}, 128: {"fp32": 66e9, "bf16": 134e9}}, 40e9, 0.0,
+                  {64: {"fp32": 25e9, "bf16": 29e9}, 128: {"fp32": 61e9, "bf16": 127e9}}, 36e9, 0.0,
                   "measured on shipped runs (benchmarks/cost_model.py)")
 
 #: GPUs, not measured: sustained rate assumed at 5 % of the card's dense peak (tiny matmuls, d = 128), plus

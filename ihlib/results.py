@@ -63,12 +63,15 @@ def cache_dir(experiment: str, run: str, cfg: TrainConfig, scale: str) -> RunDir
     return RunDir(results_dir(scale) / experiment / f"{run}-{cfg.key()}")
 
 
-def finished_run(experiment: str, run: str, scale: str, cfg: TrainConfig | None = None) -> RunDir | None:
+def finished_run(experiment: str, run: str, scale: str, cfg: TrainConfig | None = None,
+                 weights: bool = False) -> RunDir | None:
     """The directory of a finished run of ``cfg`` (default: the catalogue's config of ``run``): shipped, else
-    cached; None if it has not been trained."""
+    cached; None if it has not been trained.  With ``weights``, one that holds them: cached first (float32, as
+    trained), else shipped (runs may ship curves only, or float16 weights)."""
     cfg = cfg or run_config(experiment, run, scale)
-    return next((d for d in (shipped_dir(experiment, run, scale), cache_dir(experiment, run, cfg, scale))
-                 if d.finished(cfg)), None)
+    shipped, cached = shipped_dir(experiment, run, scale), cache_dir(experiment, run, cfg, scale)
+    candidates = (cached, shipped) if weights else (shipped, cached)
+    return next((d for d in candidates if d.finished(cfg) and (not weights or d.has_weights())), None)
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,8 @@ def load_or_train(experiment: str, run: str, scale: str | None = None, device: s
     experiment's stop rule."""
     scale = get_scale(scale)
     cfg = run_config(experiment, run, scale)
-    directory = finished_run(experiment, run, scale, cfg)
-    if directory is not None and directory.has_weights():
+    directory = finished_run(experiment, run, scale, cfg, weights=True)
+    if directory is not None:
         return directory.load(device=device)
     _check_may_train(experiment, [run], scale)
     print(f"{scale}/{experiment}/{run}: {describe([cfg])}")

@@ -43,8 +43,8 @@ def init_state(reference: str) -> dict:
     from .results import finished_run  # the store knows the experiments: imported where it is needed
     scale, _, name = reference[len("run:"):].partition("/")
     experiment, _, run = name.partition("/")
-    directory = finished_run(experiment, run, scale)
-    if directory is None or not directory.has_weights():
+    directory = finished_run(experiment, run, scale, weights=True)
+    if directory is None:
         raise ValueError(f"the pretrained run {reference[4:]} is not trained yet: run python -m ihlib reproduce "
                          f"--scale {scale} --experiment {experiment}")
     return directory.state()

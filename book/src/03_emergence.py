@@ -9,7 +9,7 @@
 # **What it costs.** At the `cpu` scale the runs ship with `ihlib` and load in seconds (retraining both with
 # `python -m ihlib reproduce --scale cpu --experiment emergence` takes about 70 s per task on two CPU cores).
 # At the `paper` scale (the default on a GPU) the chapter loads the shipped paper-recipe runs where they exist
-# (polynomial seed 0 so far) and trains the others: polynomial for 300 epochs, parity for 500. That takes about 2
+# (polynomial seeds 0 and 1 so far) and trains the others: polynomial for 300 epochs, parity for 500. That takes about 2
 # and 3.3 hours on one CPU thread here (21.6 s per epoch measured). By our estimate from the arithmetic (1.4 TFLOP
 # per epoch) it takes 10 to 30 minutes per task on a Colab GPU; we have not measured it.
 
