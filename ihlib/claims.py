@@ -1,0 +1,313 @@
+"""The book's pre-registered claims (``book/expectations.md``) as code: each claim's measure, threshold and seed
+rule, evaluated on the runs.
+
+A chapter shows the table of its claims and checks that each holds or misses as its text says
+(:func:`check`), so the prose cannot drift from the runs and CI fails if the runs stop showing what the text
+states.  The thresholds here are those written down before the runs were trained; a test checks that this module
+and the expectations page name the same claims.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .results import Results
+from .viz import markdown_table
+
+#: "none" (a level never reached) counts as later than any epoch, in medians and ranges too.
+NEVER = math.inf
+
+History = Sequence[dict]
+
+
+# --- measures (book/expectations.md, "Measures"): all at a run's last evaluation unless named otherwise ----------
+
+def last(history: History, key: str = "test_accuracy") -> float:
+    """``key`` at the run's last evaluation."""
+    return float(history[-1][key])
+
+
+def memorisation(history: History) -> float:
+    """Training accuracy minus test accuracy at the last evaluation."""
+    return last(history, "train_accuracy") - last(history, "test_accuracy")
+
+
+def epoch_to(history: History, level: float = 0.9, key: str = "test_accuracy") -> float:
+    """The first evaluated epoch with ``key`` >= ``level``; :data:`NEVER` if none."""
+    return next((float(r["epoch"]) for r in history if r[key] >= level), NEVER)
+
+
+def head_epoch(history: History) -> float:
+    """The first evaluation with accuracy >= 0.95 and layer-2 peakiness >= 0.9; :data:`NEVER` if none."""
+    return next((float(r["epoch"]) for r in history
+                 if r["test_accuracy"] >= 0.95 and r["peakiness_layer2"] >= 0.9), NEVER)
+
+
+def rise(history: History) -> float | None:
+    """The first epoch with accuracy >= 0.9 minus the last epoch before it with accuracy < 0.3; None if the run
+    never reaches 0.9 (it does not rise)."""
+    top = epoch_to(history, 0.9)
+    if top == NEVER:
+        return None
+    below = [r["epoch"] for r in history if r["epoch"] < top and r["test_accuracy"] < 0.3]
+    return top - (below[-1] if below else 0)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, with :data:`NEVER` ordered after every epoch."""
+    return float(statistics.median(values))
+
+
+# --- claims -----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """One pre-registered claim, evaluated: what it measures, its threshold and seed rule as written before the
+    runs, the measured values and whether it holds."""
+
+    id: str
+    statistic: str
+    threshold: str
+    seeds: str
+    measured: str
+    holds: bool
+
+
+def _fmt(value: float | None) -> str:
+    """A fraction with two decimals; "none" for :data:`NEVER`, "-" for None."""
+    return "-" if value is None else "none" if value == NEVER else f"{value:.2f}"
+
+
+def _ep(value: float | None) -> str:
+    """An epoch (or a number of epochs, or their median); "none" for :data:`NEVER`, "-" for None."""
+    return "-" if value is None else "none" if value == NEVER else f"{value:g}"
+
+
+def _values(values: Sequence[float | None], epochs: bool = False) -> str:
+    return ", ".join(map(_ep if epochs else _fmt, values))
+
+
+def per_seed(id: str, statistic: str, threshold: str, values: Sequence, passes: Callable[[float], bool],
+             need: int, of: int, epochs: bool = False, shown: Sequence[str] | None = None) -> Claim:
+    """A claim that at least ``need`` seeds (of the ``of`` registered) pass; ``epochs`` if the values are epochs,
+    ``shown`` to show other values than those tested."""
+    n = sum(bool(passes(v)) for v in values)
+    text = ", ".join(shown) if shown is not None else _values(values, epochs)
+    return Claim(id, statistic, threshold, f">= {need} of {of}", f"{text} ({n} of {len(values)} pass)", n >= need)
+
+
+def overall(id: str, statistic: str, threshold: str, seeds: str, value: str, holds: bool) -> Claim:
+    """A claim about a statistic over seeds (a median, a mean, a comparison of cells)."""
+    return Claim(id, statistic, threshold, seeds, value, bool(holds))
+
+
+class Claims(list):
+    """A chapter's evaluated claims; shown in a notebook as a table."""
+
+    def _repr_markdown_(self) -> str:
+        rows = [[c.id, c.statistic, c.threshold, c.seeds, c.measured, "holds" if c.holds else "**misses**"]
+                for c in self]
+        return markdown_table(["", "statistic", "threshold", "seeds", "measured", ""], rows).data
+
+    def __getitem__(self, key):  # by position, or by claim id
+        if isinstance(key, str):
+            found = [c for c in self if c.id == key]
+            if not found:
+                raise KeyError(f"no claim {key!r}; claims: {', '.join(c.id for c in self)}")
+            return found[0]
+        return super().__getitem__(key)
+
+
+def check(claims: Claims, misses: Sequence[str] = ()) -> Claims:
+    """Assert that every claim holds except ``misses``, which the chapter's text reports as missed (and which must
+    then miss): the text says what the runs show, and CI fails when the runs stop showing it."""
+    unknown = set(misses) - {c.id for c in claims}
+    if unknown:
+        raise KeyError(f"no claim {sorted(unknown)[0]!r}")
+    wrong = [f"{c.id} {'holds' if c.holds else 'misses'} ({c.measured}) but the text says it "
+             f"{'misses' if c.holds else 'holds'}" for c in claims if c.holds == (c.id in misses)]
+    assert not wrong, "; ".join(wrong)
+    return claims
+
+
+def _cell(res: Results, cell: str) -> list[History]:
+    return res.histories(cell)
+
+
+# --- chapter 3: emergence -----------------------------------------------------------------------------------------
+
+def emergence(res: Results) -> Claims:
+    """E1-E8 on the ``emergence`` runs (5 seeds per task, never stopped early)."""
+    poly, parity = _cell(res, "polynomial"), _cell(res, "parity")
+    heads = [head_epoch(h) for h in poly]
+    rises = [r for r in map(rise, poly) if r is not None]
+    poly_09, parity_09 = [epoch_to(h) for h in poly], [epoch_to(h) for h in parity]
+    l1 = statistics.fmean(last(h, "peakiness_layer1") for h in poly)
+    l2_poly = statistics.fmean(last(h, "peakiness_layer2") for h in poly)
+    l2_parity = statistics.fmean(last(h, "peakiness_layer2") for h in parity)
+    return Claims([
+        per_seed("E1", "polynomial: head epoch", 'not "none"', heads, lambda e: e != NEVER, 4, 5,
+                 epochs=True),
+        overall("E2", "polynomial: median head epoch", "between 80 and 250", "the 5",
+                f"{_ep(median(heads))} ({_values(heads, True)})", 80 <= median(heads) <= 250),
+        overall("E3", "polynomial: rise (epochs from < 0.3 to >= 0.9)", "<= 50", "all that rise but at most one",
+                f"{_values([rise(h) for h in poly], True)} ({sum(r <= 50 for r in rises)} of {len(rises)} rising pass)",
+                rises and sum(r <= 50 for r in rises) >= len(rises) - 1),
+        per_seed("E4", "polynomial: accuracy", ">= 0.95", [last(h) for h in poly], lambda a: a >= 0.95, 4, 5),
+        per_seed("E5", "polynomial: L2", ">= 0.85", [last(h, "peakiness_layer2") for h in poly],
+                 lambda p: p >= 0.85, 4, 5),
+        overall("E6", "polynomial: mean L1", "between 0.3 and 0.75", "the 5",
+                f"{l1:.2f} ({_values([last(h, 'peakiness_layer1') for h in poly])})", 0.3 <= l1 <= 0.75),
+        overall("E7", "parity learns more slowly: median epoch to 0.9", "later than polynomial's", "the 5 of each",
+                f"parity {_ep(median(parity_09))} ({_values(parity_09, True)}), polynomial {_ep(median(poly_09))} "
+                f"({_values(poly_09, True)})",
+                median(parity_09) > median(poly_09)),
+        overall("E8", "parity's head is less clean: mean L2", "at least 0.1 below polynomial's", "the 5 of each",
+                f"parity {l2_parity:.2f}, polynomial {l2_poly:.2f}", l2_parity <= l2_poly - 0.1),
+    ])
+
+
+# --- chapter 5: ablations, weight decay, width x length, positional dimension ------------------------------------
+
+def ablations(res: Results) -> Claims:
+    """A1-A5 on the ``ablations`` runs (3 seeds per cell)."""
+    nocot, parity = _cell(res, "polynomial_nocot"), _cell(res, "parity_nocot")
+    one, frozen = _cell(res, "polynomial_1layer"), _cell(res, "polynomial_frozenpos")
+    head = [last(h) >= 0.95 and last(h, "peakiness_layer2") >= 0.85 for h in frozen]
+    return Claims([
+        per_seed("A1", "polynomial without CoT: accuracy", "<= 0.14", [last(h) for h in nocot],
+                 lambda a: a <= 0.14, 3, 3),
+        per_seed("A2", "polynomial without CoT: training - test accuracy", ">= 0.1",
+                 [memorisation(h) for h in nocot], lambda m: m >= 0.1, 2, 3),
+        per_seed("A3", "parity without CoT: accuracy", ">= 0.93", [last(h) for h in parity],
+                 lambda a: a >= 0.93, 2, 3),
+        per_seed("A4", "one layer with CoT, polynomial: accuracy", "<= 0.5", [last(h) for h in one],
+                 lambda a: a <= 0.5, 2, 3),
+        per_seed("A5", "frozen random positions: accuracy and L2", ">= 0.95 and >= 0.85", head, bool, 2, 3,
+                 shown=[f"{last(h):.2f}/{last(h, 'peakiness_layer2'):.2f}" for h in frozen]),
+    ])
+
+
+def weight_decay(res: Results, ablation_runs: Results) -> Claims:
+    """WD1-WD3 on the ``weight_decay`` runs, WD2 against the ablations' polynomial without CoT (A2)."""
+    cot, nocot, fast = _cell(res, "decay_cot"), _cell(res, "decay_nocot"), _cell(res, "fast_nocot")
+    paper_nocot = statistics.fmean(memorisation(h) for h in _cell(ablation_runs, "polynomial_nocot"))
+    decay = [memorisation(h) for h in nocot]
+    return Claims([
+        per_seed("WD1", "with weight decay, polynomial with CoT: accuracy and L2", ">= 0.95 and >= 0.85",
+                 [last(h) >= 0.95 and last(h, "peakiness_layer2") >= 0.85 for h in cot], bool, 2, 3,
+                 shown=[f"{last(h):.2f}/{last(h, 'peakiness_layer2'):.2f}" for h in cot]),
+        overall("WD2", "without CoT, with weight decay: training - test accuracy",
+                "<= 0.05, and a mean below A2's", "3 of 3",
+                f"{_values(decay)} (mean {statistics.fmean(decay):.2f}; A2's {paper_nocot:.2f})",
+                all(m <= 0.05 for m in decay) and len(decay) == 3 and statistics.fmean(decay) < paper_nocot),
+        per_seed("WD3", "the fast recipe without CoT: training - test accuracy", "<= 0.05",
+                 [memorisation(h) for h in fast], lambda m: m <= 0.05, 3, 3),
+    ])
+
+
+def _grid_cells(res: Results) -> dict[tuple[int, int], list[History]]:
+    """The width x length grid's cells ``d<d>_L<n>``, by (d, L_max)."""
+    cells = {}
+    for r in res.values():
+        cells.setdefault((r.config.dim, r.config.max_len), []).append(r.history)
+    return cells
+
+
+def width_length(res: Results, emergence_runs: Results) -> Claims:
+    """W1-W5 on the ``width_length`` grid (3 seeds per cell), W5 on chapter 3's polynomial runs."""
+    cells = _grid_cells(res)
+    dims, lengths = sorted({d for d, _ in cells}), sorted({n for _, n in cells})
+    narrow, wide = dims[0], dims[-1]
+
+    def n_pass(d, n, ok):
+        return sum(ok(h) for h in cells[(d, n)])
+
+    fails = {n: n_pass(narrow, n, lambda h: last(h) < 0.9) for n in lengths}
+    succeeds = {n: n_pass(wide, n, lambda h: last(h) >= 0.95) for n in lengths}
+    solved = [h for hs in cells.values() for h in hs if last(h) >= 0.95]
+    clean = sum(last(h, "peakiness_layer2") >= 0.8 for h in solved)
+    smallest = [next((d for d in dims if n_pass(d, n, lambda h: last(h) >= 0.95) >= 2), NEVER) for n in lengths]
+    poly = _cell(emergence_runs, "polynomial")
+    poly_solved = [h for h in poly if last(h) >= 0.95]
+    poly_clean = sum(last(h, "peakiness_layer2") >= 0.8 for h in poly_solved)
+    return Claims([
+        overall("W1", f"d = {narrow}: accuracy", "< 0.9 at every L_max", ">= 2 of 3 per cell",
+                ", ".join(f"L {n}: {k} of 3" for n, k in fails.items()), all(k >= 2 for k in fails.values())),
+        overall("W2", f"d = {wide}: accuracy", ">= 0.95 at every L_max", ">= 2 of 3 per cell",
+                ", ".join(f"L {n}: {k} of 3" for n, k in succeeds.items()), all(k >= 2 for k in succeeds.values())),
+        overall("W3", "where accuracy >= 0.95: L2", ">= 0.8", "every such run but at most one",
+                f"{clean} of {len(solved)}", clean >= len(solved) - 1),
+        overall("W4", "the smallest width that succeeds", "does not shrink as L_max grows", "the grid",
+                ", ".join(f"L {n}: d {_ep(d)}" for n, d in zip(lengths, smallest)),
+                all(a <= b for a, b in zip(smallest, smallest[1:]))),
+        overall("W5", "the paper's recipe (d 128, L_max 8): W2 and W3", ">= 0.95; L2 >= 0.8 where solved",
+                ">= 4 of 5; all solved but one", f"{len(poly_solved)} of {len(poly)} solved, {poly_clean} clean",
+                len(poly_solved) >= 4 and poly_clean >= len(poly_solved) - 1),
+    ])
+
+
+def positional(res: Results) -> Claims:
+    """P1-P2 on the ``positional`` runs (3 seeds per cell)."""
+    learned16 = [last(h) for h in _cell(res, "learned_p16")]
+    learned4, frozen4 = ([last(h) for h in _cell(res, c)] for c in ("learned_p4", "frozen_p4"))
+    gap = statistics.fmean(learned4) - statistics.fmean(frozen4)
+    return Claims([
+        per_seed("P1", "learned positions on 16 coordinates: accuracy", ">= 0.95", learned16,
+                 lambda a: a >= 0.95, 2, 3),
+        overall("P2", "frozen positions on 4 coordinates: accuracy", "below learned 4's mean by >= 0.1",
+                "the 3 of each", f"frozen {_values(frozen4)}, learned {_values(learned4)}: gap {gap:.2f}",
+                gap >= 0.1),
+    ])
+
+
+# --- chapter 6: data ----------------------------------------------------------------------------------------------
+
+def data(res: Results, emergence_runs: Results) -> Claims:
+    """D1-D4 on the ``data`` runs (3 seeds per cell), against chapter 3's runs."""
+    poly_09 = [epoch_to(h) for h in _cell(emergence_runs, "polynomial")]
+    parity_median = median([epoch_to(h) for h in _cell(emergence_runs, "parity")])
+    low, high = min(poly_09) - 50, max(poly_09) + 50
+    small = next(c for c in res.cells() if c.startswith("n"))
+    mixes = [(f"D{3 + i}", c) for i, c in enumerate(c for c in res.cells() if c.startswith("copy"))]
+    return Claims([
+        per_seed("D1", "shuffled batches: epoch to 0.9", f"within chapter 3's range +- 50 ({_ep(low)}-{_ep(high)})",
+                 [epoch_to(h) for h in _cell(res, "shuffled")], lambda e: low <= e <= high, 2, 3,
+                 epochs=True),
+        per_seed("D2", f"a quarter of the data ({small[1:]} per length): accuracy", ">= 0.9",
+                 [last(h) for h in _cell(res, small)], lambda a: a >= 0.9, 2, 3),
+        *(per_seed(id, f"parity with {cell[4:]} % copy: epoch to 0.9 on parity",
+                   f"earlier than pure parity's median ({_ep(parity_median)})",
+                   [epoch_to(h, key="test_accuracy_parity") for h in _cell(res, cell)],
+                   lambda e: e < parity_median, 2, 3, epochs=True) for id, cell in mixes),
+    ])
+
+
+# --- chapter 7: transfer ------------------------------------------------------------------------------------------
+
+def transfer(res: Results, emergence_runs: Results) -> Claims:
+    """T1-T6 on the ``transfer`` runs (5 seeds of fine-tuning, 3 of the rest), against chapter 3's runs."""
+    ft_all, ft_mlp2 = _cell(res, "finetune_all"), _cell(res, "finetune_mlp2")
+    parity_median = median([epoch_to(h) for h in _cell(emergence_runs, "parity")])
+    poly_median = median([epoch_to(h) for h in _cell(emergence_runs, "polynomial")])
+    all_09 = [epoch_to(h) for h in ft_all]
+    custom = next(c for c in res.cells() if c.endswith("_all") and c != "finetune_all" and c != "reverse_all")
+    return Claims([
+        per_seed("T1", "parity, all weights fine-tuned: epoch to 0.9", "<= 20", all_09, lambda e: e <= 20, 4, 5,
+                 epochs=True),
+        per_seed("T2", "parity, all weights fine-tuned: L2", ">= 0.9", [last(h, "peakiness_layer2") for h in ft_all],
+                 lambda p: p >= 0.9, 4, 5),
+        per_seed("T3", "parity, only the layer-2 MLP: epoch to 0.9", "<= 30", [epoch_to(h) for h in ft_mlp2],
+                 lambda e: e <= 30, 3, 5, epochs=True),
+        per_seed("T4", "fine-tuning beats parity from scratch: epoch to 0.9",
+                 f"below chapter 3's parity median ({_ep(parity_median)})", all_09, lambda e: e < parity_median, 4, 5,
+                 epochs=True),
+        per_seed("T5", "polynomial from a parity model: epoch to 0.9",
+                 f"earlier than chapter 3's polynomial median ({_ep(poly_median)})",
+                 [epoch_to(h) for h in _cell(res, "reverse_all")], lambda e: e < poly_median, 2, 3, epochs=True),
+        per_seed("T6", f"the custom task ({custom[:-4]}), all weights: epoch to 0.9", "<= 10",
+                 [epoch_to(h) for h in _cell(res, custom)], lambda e: e <= 10, 2, 3, epochs=True),
+    ])

@@ -1,0 +1,102 @@
+"""The pre-registered claims as code: the measures, the seed rules, the chapter check, and that ``ihlib.claims``
+names exactly the claims of ``book/expectations.md``."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ihlib import claims
+from ihlib.claims import NEVER, epoch_to, head_epoch, median, rise
+from ihlib.experiments import EXPERIMENTS
+from ihlib.results import Result, Results
+
+EXPECTATIONS = Path(__file__).parent.parent / "book" / "expectations.md"
+
+
+def history(accuracy, l2=None, every=10, train=None, parity=None):
+    """A fake history: one row per evaluation, ``every`` epochs apart, from epoch 0."""
+    rows = []
+    for i, a in enumerate(accuracy):
+        rows.append({"epoch": i * every, "test_accuracy": a, "train_accuracy": a if train is None else train[i],
+                     "peakiness_layer1": 0.5, "peakiness_layer2": a if l2 is None else l2[i],
+                     "test_accuracy_parity": a if parity is None else parity[i]})
+    return rows
+
+
+def test_measures_follow_the_expectations_definitions():
+    h = history([0.0, 0.1, 0.2, 0.5, 0.8, 0.92, 0.97, 0.99], l2=[0, 0, 0, 0.5, 0.8, 0.85, 0.91, 0.95])
+    assert epoch_to(h) == 50 and epoch_to(h, 0.99) == 70 and epoch_to(h, 1.0) == NEVER
+    assert head_epoch(h) == 60  # accuracy >= 0.95 and L2 >= 0.9 together
+    assert rise(h) == 50 - 20  # first >= 0.9 minus the last evaluation before it below 0.3
+    assert rise(history([0.1, 0.5, 0.2, 0.95])) == 30 - 20  # a dip below 0.3 restarts the rise
+    assert rise(history([0.1, 0.5, 0.8])) is None  # never reaches 0.9: does not rise
+    assert rise(history([0.95])) == 0
+    # "none" counts as later than any epoch, in medians too
+    assert median([10, NEVER, NEVER]) == NEVER and median([10, 20, NEVER]) == 20
+
+
+def test_per_seed_counts_seeds_against_the_registered_rule():
+    c = claims.per_seed("X1", "accuracy", ">= 0.95", [0.96, 0.94, 0.99], lambda a: a >= 0.95, 2, 3)
+    assert c.holds and "2 of 3 pass" in c.measured and c.seeds == ">= 2 of 3"
+    assert not claims.per_seed("X1", "accuracy", ">= 0.95", [0.96, 0.94], lambda a: a >= 0.95, 2, 3).holds
+    epochs = claims.per_seed("X2", "epoch to 0.9", "<= 20", [5, NEVER], lambda e: e <= 20, 1, 2, epochs=True)
+    assert epochs.measured.startswith("5, none")
+
+
+def test_check_asserts_what_the_text_says():
+    table = claims.Claims([claims.overall("X1", "s", "t", "all", "1", True),
+                           claims.overall("X2", "s", "t", "all", "0", False)])
+    assert claims.check(table, misses=["X2"]) is table
+    with pytest.raises(AssertionError, match="X2 misses .* but the text says it holds"):
+        claims.check(table)
+    with pytest.raises(AssertionError, match="X1 holds .* but the text says it misses"):
+        claims.check(table, misses=["X1", "X2"])
+    with pytest.raises(KeyError, match="X9"):
+        claims.check(table, misses=["X9"])
+    assert table["X2"].measured == "0" and "**misses**" in table._repr_markdown_()
+
+
+def fake_results(experiment: str, make) -> Results:
+    """Every cpu-scale run of ``experiment`` with the history ``make(name, config)``."""
+    runs = EXPERIMENTS[experiment].runs("cpu")
+    return Results({name: Result(name, cfg, make(name, cfg)) for name, cfg in runs.items()})
+
+
+def all_claims(make) -> claims.Claims:
+    """Every chapter's claims on fake cpu-scale runs, all given the histories of ``make``."""
+    r = {name: fake_results(name, make) for name in EXPERIMENTS}
+    return claims.Claims([*claims.emergence(r["emergence"]), *claims.ablations(r["ablations"]),
+                          *claims.weight_decay(r["weight_decay"], r["ablations"]),
+                          *claims.width_length(r["width_length"], r["emergence"]),
+                          *claims.positional(r["positional"]), *claims.data(r["data"], r["emergence"]),
+                          *claims.transfer(r["transfer"], r["emergence"])])
+
+
+def test_the_code_names_exactly_the_pre_registered_claims():
+    registered = re.findall(r"^\| ([A-Z]+\d) \|", EXPECTATIONS.read_text(), flags=re.M)
+    assert len(registered) == len(set(registered)) == 33
+    found = [c.id for c in all_claims(lambda name, cfg: history([0.0, 1.0]))]
+    assert sorted(found) == sorted(registered)
+
+
+def test_claims_on_runs_that_do_what_the_expectations_say():
+    """Fake runs built to meet each expectation: every claim holds; the same runs all at chance: most miss."""
+    def expected(name, cfg):
+        slow = [0.0] * 12 + [0.5, 0.95, 0.99, 0.99]
+        if cfg.init_from:  # transfer: fast
+            return history([0.5, 0.95, 0.99], every=1)
+        if not cfg.cot:  # no CoT: polynomial memorises without decay, parity fits
+            final = 0.95 if cfg.task == "parity" else 0.09
+            return history([0.09, final], train=[0.0, final if cfg.task == "parity" or cfg.weight_decay else 0.5])
+        if cfg.n_layers == 1 or (cfg.dim == 8 and cfg.pos_dim is None) or (cfg.pos_emb, cfg.pos_dim) == ("frozen", 4):
+            return history([0.0, 0.3])
+        if cfg.task == "parity":
+            return history(slow + [0.99] * 4, l2=[0.5] * 20)
+        return history([0.0] * 8 + [0.5, 0.95] + [0.99] * 10, l2=[0.0] * 9 + [0.95] * 11,
+                       parity=[0.0] * 5 + [0.95] * 15)
+    table = all_claims(expected)
+    assert [c.id for c in table if not c.holds] == []
+    at_chance = all_claims(lambda name, cfg: history([0.09] * 20, l2=[0.1] * 20))
+    missed = {c.id for c in at_chance if not c.holds}
+    assert {"E1", "E4", "E5", "W2", "T1", "T2", "A3", "A5", "WD1", "P1", "D2"} <= missed
