@@ -1,5 +1,7 @@
-"""The built book in headless Chromium: pages load without console errors, figures are there, and the attention
-animation's controls change the frame.  Screenshots go to test-artifacts/ (look at them)."""
+"""The built book in headless Chromium, as a reader sees it: pages load without console errors, figures are there
+and shown at their full size (never scaled down, so their text stays at least 9 pt: ``ihlib.viz``), no code or
+output runs off its column, math is typeset offline, tables render, and the attention animation's controls change
+the frame.  A full-page screenshot of every page goes to test-artifacts/ (look at them)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ HTML = ROOT / os.environ.get("BOOK_HTML", "_build/html")
 ARTIFACTS = ROOT / "test-artifacts"
 CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handcrafted": 3,  # minimum figures
             "05_ablations": 3, "06_data": 3, "07_transfer": 2}
+PAGES = ["intro", *CHAPTERS, "expectations"]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +64,32 @@ def severe_errors(drv) -> list[str]:
     return [entry["message"] for entry in drv.get_log("browser") if entry["level"] == "SEVERE"
             and not (entry["message"].startswith("https://") and "net::ERR_" in entry["message"])
             and "Got invalid theme mode: ." not in entry["message"]]
+
+
+def full_page_screenshot(drv, path: Path) -> None:
+    """The whole page, not only the window: the window is resized to the document's height for the shot."""
+    width, height = drv.get_window_size()["width"], drv.get_window_size()["height"]
+    full = drv.execute_script("return document.documentElement.scrollHeight")
+    drv.set_window_size(width, min(full + 100, 30000))
+    drv.save_screenshot(str(path))
+    drv.set_window_size(width, height)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_fits_its_column_and_figures_are_shown_full_size(driver, base_url, page):
+    driver.get(f"{base_url}/book/{page}.html")
+    layout = driver.execute_script("""
+      const main = document.querySelector('main');
+      const wide = Array.from(main.querySelectorAll('pre, div.cell_output, table'))
+        .filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => `${e.tagName} ${e.scrollWidth} px in ${e.clientWidth}: ${e.innerText.slice(0, 50)}`);
+      const images = Array.from(main.querySelectorAll('article img')).filter(i => !i.src.startsWith('https://'));
+      const broken = images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);
+      const shrunk = images.filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width < 0.97 * i.naturalWidth)
+        .map(i => `${i.naturalWidth} px shown at ${Math.round(i.getBoundingClientRect().width)}`);
+      return {wide, broken, shrunk};""")
+    full_page_screenshot(driver, ARTIFACTS / f"page_{page}.png")
+    assert layout == {"wide": [], "broken": [], "shrunk": []}, page
 
 
 @pytest.mark.parametrize("chapter,min_figures", CHAPTERS.items())

@@ -74,6 +74,12 @@ def finished_run(experiment: str, run: str, scale: str, cfg: TrainConfig | None 
     return next((d for d in candidates if d.finished(cfg) and (not weights or d.has_weights())), None)
 
 
+def cell_of(run: str) -> str:
+    """A run's cell: its name without the ``_s<seed>`` suffix."""
+    head, _, tail = run.rpartition("_s")
+    return head if head and tail.isdigit() else run
+
+
 @dataclass(frozen=True)
 class Result:
     """One finished run of an experiment: its name, cell (the name without ``_s<seed>``), seed, config and
@@ -89,8 +95,7 @@ class Result:
 
     @property
     def cell(self) -> str:
-        head, _, tail = self.name.rpartition("_s")
-        return head if head and tail.isdigit() else self.name
+        return cell_of(self.name)
 
 
 class Results(dict):
@@ -121,15 +126,14 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
     if configs is None:
         catalogue = EXPERIMENTS[experiment].runs(scale)
         if cells is not None:
-            runs = [name for name, cfg in catalogue.items() if Result(name, cfg, []).cell in cells]
-            if unknown := set(cells) - {Result(name, cfg, []).cell for name, cfg in catalogue.items()}:
+            runs = [name for name in catalogue if cell_of(name) in cells]
+            if unknown := set(cells) - {cell_of(name) for name in catalogue}:
                 raise ValueError(f"experiment {experiment!r} has no cell {sorted(unknown)[0]!r}")
         configs = {name: run_config(experiment, name, scale) for name in (runs or catalogue)}
     found = {name: d for name, cfg in configs.items() if (d := finished_run(experiment, name, scale, cfg))}
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
         _check_may_train(experiment, list(missing), scale)
-        print(f"{scale}/{experiment}: {describe(list(missing.values()))}")
         # every run not shipped, finished ones included: a batched group keeps its members (and its resume state)
         train_all(experiment, {name: cfg for name, cfg in configs.items()
                                if not shipped_dir(experiment, name, scale).finished(cfg)}, scale, device, workers=workers)
@@ -152,6 +156,8 @@ def train_all(experiment: str, configs: dict[str, TrainConfig], scale: str, devi
     until = Converged() if EXPERIMENTS[experiment].early_stop else None
     dirs = {name: cache_dir(experiment, name, cfg, scale) for name, cfg in configs.items()}
     todo = {name: cfg for name, cfg in configs.items() if not dirs[name].finished(cfg)}
+    if todo:
+        print(f"{scale}/{experiment}: {describe(list(todo.values()))}")
     root = results_dir(scale) / experiment
     if resolve_device(device).type == "cpu" and not batched:
         by_dir = {Path(dirs[name].path).name: cfg for name, cfg in todo.items()}
@@ -247,9 +253,6 @@ def reproduce(scale: str, experiments: list[str] | None = None, ship_to: str | P
         if not runs:
             continue
         start = time.perf_counter()
-        todo = [cfg for run, cfg in runs.items() if not cache_dir(name, run, cfg, scale).finished(cfg)]
-        if todo:
-            print(f"{name}: {describe(todo)}")
         train_all(name, runs, scale, device, workers=workers)
         if ship_to is not None or ship_into_package:
             ship(name, scale, ship_to)

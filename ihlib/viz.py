@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 import numpy as np
@@ -18,6 +19,13 @@ from matplotlib import animation
 
 from .metrics import ideal_attention, pattern_indices
 from .tasks import EOI, EOS, Vocabulary
+
+#: The widest a figure is drawn, in inches at matplotlib's 100 dpi: the book's output column is 676 px wide (in a
+#: 1280 px window), so no figure is scaled down and its text keeps its size.
+COLUMN_INCHES = 6.6
+#: The smallest text in any figure, in points (``tests/test_viz.py`` checks every figure of this module).
+MIN_FONT = 9
+QUERY_COLOUR, IDEAL_COLOUR, EOI_LABEL_COLOUR = "#fb8500", "#219ebc", "#9c5d00"
 
 ROLE_COLOURS = {"task": "#b0b0b0", "input": "#8ecae6", "EoI": "#ffb703", "CoT": "#90be6d", "EoS": "#e5e5e5"}
 
@@ -38,51 +46,92 @@ def token_roles(tokens: Sequence[int], vocab: Vocabulary) -> list[str]:
     return roles
 
 
+def legibility_problems(fig: plt.Figure) -> list[str]:
+    """What would make ``fig`` hard to read in the book: wider than :data:`COLUMN_INCHES`, or visible text smaller
+    than :data:`MIN_FONT` points (tick labels included).  Empty if none."""
+    fig.canvas.draw()
+    problems = []
+    width = max(fig.get_figwidth(), fig.get_tightbbox(fig.canvas.get_renderer()).width)
+    if width > COLUMN_INCHES + 0.05:
+        problems.append(f"{width:.1f} in wide (the column is {COLUMN_INCHES} in)")
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT:
+            problems.append(f"{text.get_text()!r} at {text.get_fontsize():.1f} pt")
+    return problems
+
+
+def token_ticks(ax: plt.Axes, labels: Sequence[str], axis: str = "x", highlight: dict[int, str] | None = None) -> None:
+    """Token labels on an axis, as many as fit its length at :data:`MIN_FONT` (every k-th token when fewer fit),
+    with the positions in ``highlight`` (position -> colour) always labelled, in bold and that colour."""
+    highlight = highlight or {}
+    fig = ax.figure
+    box = ax.get_position()
+    inches = box.width * fig.get_figwidth() if axis == "x" else box.height * fig.get_figheight()
+    fit = max(2, int(inches * 72 / (MIN_FONT * 1.4)))
+    step = -(-len(labels) // fit)
+    regular = {i for i in range(0, len(labels), step) if all(abs(i - h) >= step for h in highlight)}
+    shown = sorted(regular | set(highlight))
+    setter = ax.set_xticks if axis == "x" else ax.set_yticks
+    setter(shown, [labels[i] for i in shown], **({"rotation": 90} if axis == "x" else {}))
+    texts = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    for i, text in zip(shown, texts):
+        if i in highlight:
+            text.set(color=highlight[i], fontweight="bold")
+
+
 def plot_sequence(tokens: Sequence[int], vocab: Vocabulary, title: str = "", ax: plt.Axes | None = None,
                   width: int | None = None) -> plt.Axes:
-    """One sequence as a strip of coloured boxes, one per token, with its position underneath.
+    """One sequence as a strip of coloured boxes, one per token, with its position underneath (the task token is
+    written "task": the title names the task).
 
     ``width`` (in tokens) fixes the axis length, so strips of different lengths share one box size.
     """
     tokens = [int(t) for t in tokens]
     width = max(width or 0, len(tokens))
-    ax = ax or plt.subplots(figsize=(0.42 * width + 0.6, 1.0))[1]
+    ax = ax or plt.subplots(figsize=(min(COLUMN_INCHES, 0.42 * width + 0.3), 1.2))[1]
+    narrow = ax.get_position().width * ax.figure.get_figwidth() / width < 0.34  # boxes too narrow for 3 letters
     for i, (tok, role) in enumerate(zip(tokens, token_roles(tokens, vocab))):
         ax.add_patch(plt.Rectangle((i, 0), 0.95, 1, color=ROLE_COLOURS[role]))
-        ax.text(i + 0.47, 0.5, vocab.decode(tok), ha="center", va="center", fontsize=6 if role == "task" else 8)
-        ax.text(i + 0.47, -0.3, str(i), ha="center", va="center", fontsize=6, color="#555")
+        label = "task" if role == "task" else vocab.decode(tok)
+        ax.text(i + 0.47, 0.5, label, ha="center", va="center", fontsize=MIN_FONT,
+                rotation=90 if narrow and len(label) > 1 else 0)
+        if not narrow or i % 5 == 0:
+            ax.text(i + 0.47, -0.35, str(i), ha="center", va="center", fontsize=MIN_FONT, color="#555")
     ax.set_xlim(0, width)
-    ax.set_ylim(-0.6, 1.05)
+    ax.set_ylim(-0.7, 1.05)
     ax.axis("off")
-    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_title(title, fontsize=10, loc="left")
     return ax
 
 
 def role_legend(fig: plt.Figure) -> None:
     """A legend of the token roles used by :func:`plot_sequence`."""
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ROLE_COLOURS.values()]
-    fig.legend(handles, list(ROLE_COLOURS), loc="lower center", ncol=len(ROLE_COLOURS), fontsize=8, frameon=False)
+    fig.legend(handles, list(ROLE_COLOURS), loc="lower center", ncol=len(ROLE_COLOURS), frameon=False)
 
 
 def plot_attention(attn: np.ndarray, labels: Sequence[str], title: str, ax: plt.Axes | None = None,
-                   colorbar: bool = True) -> plt.Axes:
-    """One attention map (queries as rows, keys as columns) with token labels and a 0..1 colour scale."""
-    ax = ax or plt.subplots(figsize=(5, 4.4))[1]
+                   colorbar: bool = True, ylabel: bool = True) -> plt.Axes:
+    """One attention map (queries as rows, keys as columns) with token labels (EoI's always, in bold) and a 0..1
+    colour scale."""
+    ax = ax or plt.subplots(figsize=(3.9, 3.6), constrained_layout=True)[1]
     im = ax.imshow(np.asarray(attn), cmap="viridis", vmin=0, vmax=1)
-    ticks = np.arange(len(labels))
-    ax.set_xticks(ticks, labels, rotation=90, fontsize=6)
-    ax.set_yticks(ticks, labels, fontsize=6)
+    eoi = {i: EOI_LABEL_COLOUR for i, label in enumerate(labels) if label.endswith(":EoI")}  # always labelled
+    token_ticks(ax, labels, "x", eoi)
+    token_ticks(ax, labels, "y", eoi)
+    ax.tick_params(labelsize=MIN_FONT)
     ax.set_xlabel("key (attended token)")
-    ax.set_ylabel("query (current token)")
-    ax.set_title(title, fontsize=9)
+    if ylabel:
+        ax.set_ylabel("query (current token)")
+    ax.set_title(title, fontsize=10)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="attention weight")
     return ax
 
 
 def sequence_labels(tokens: Sequence[int], vocab: Vocabulary) -> list[str]:
-    """Axis labels ``position:token`` for the model's input ``seq[:-1]``."""
-    return [f"{i}:{vocab.decode(int(t))}" for i, t in enumerate(tokens)]
+    """Axis labels ``position:token`` for the model's input ``seq[:-1]`` (the task token is ``0:task``)."""
+    return [f"{i}:{'task' if i == 0 else vocab.decode(int(t))}" for i, t in enumerate(tokens)]
 
 
 def plot_ideal_maps(tokens: Sequence[int], vocab: Vocabulary) -> plt.Figure:
@@ -92,14 +141,14 @@ def plot_ideal_maps(tokens: Sequence[int], vocab: Vocabulary) -> plt.Figure:
     """
     length = int(np.flatnonzero(np.asarray(tokens) == EOI)[0]) - 1
     labels = sequence_labels(tokens[:-1], vocab)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
-    titles = ["ideal layer 1: CoT tokens attend to EoI", "ideal layer 2 (iteration head): $s_{t-1}$ attends to $x_t$"]
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.6), constrained_layout=True)
+    titles = ["ideal layer 1: CoT → EoI", "ideal layer 2: $y_{t-1}$ → $x_t$"]
     for layer, (ax, title) in enumerate(zip(axes, titles), start=1):
         attn = ideal_attention(length, layer)
         outside = np.ones(len(attn), dtype=bool)
         outside[pattern_indices(length, layer)[0]] = False
         attn[outside] = np.nan
-        plot_attention(attn, labels, title, ax, colorbar=layer == 2)
+        plot_attention(attn, labels, title, ax, colorbar=layer == 2, ylabel=layer == 1)
     return fig
 
 
@@ -117,33 +166,39 @@ def plot_model_attention(model: torch.nn.Module, tokens: torch.Tensor, vocab: Vo
     """The model's layer-1 and layer-2 attention maps for one sequence, side by side."""
     maps, _ = attention_maps(model, tokens)
     labels = sequence_labels(tokens[:-1].tolist(), vocab)
-    fig, axes = plt.subplots(1, len(maps), figsize=(5 * len(maps), 4.6), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(maps), figsize=(min(COLUMN_INCHES, 3.6 * len(maps)), 3.6), constrained_layout=True,
+                             squeeze=False)
     for i, attn in enumerate(maps):
-        plot_attention(attn, labels, f"{title} layer {i + 1}".strip(), axes[0, i], colorbar=i == len(maps) - 1)
+        plot_attention(attn, labels, f"{title} layer {i + 1}".strip(), axes[0, i], colorbar=i == len(maps) - 1,
+                       ylabel=i == 0)
     return fig
 
 
 def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | None = None) -> plt.Figure:
     """Test accuracy per length, and layer-1/layer-2 peakiness with test accuracy, against epochs."""
     epochs = [row["epoch"] for row in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 4.2), constrained_layout=True)
     lengths = sorted(int(k[len("test_accuracy_L"):]) for k in history[0] if k.startswith("test_accuracy_L"))
     cmap = plt.get_cmap("plasma", len(lengths) + 1)
     for i, n in enumerate(lengths):
         left.plot(epochs, [row[f"test_accuracy_L{n}"] for row in history], color=cmap(i), lw=1, label=f"L={n}")
-    left.set(xlabel="epoch", ylabel="test accuracy (exact match)", title="test accuracy per input length", ylim=(-0.02, 1.02))
-    left.legend(fontsize=6, ncol=2, title="length", title_fontsize=7)
+    left.set(xlabel="epoch", ylabel="test accuracy", title="per input length L", ylim=(-0.02, 1.02))
+    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "frameon": False, "fontsize": MIN_FONT}
+    left.legend(ncol=4, columnspacing=0.8, handlelength=1.2, **below)
     right.plot(epochs, [row["test_accuracy"] for row in history], "k-", lw=2, label="test accuracy")
     right.plot(epochs, [row["train_accuracy"] for row in history], "k:", lw=1, label="train accuracy")
-    right.plot(epochs, [row["peakiness_layer1"] for row in history], "-", color="#fb8500", label="peakiness layer 1 (→ EoI)")
-    right.plot(epochs, [row["peakiness_layer2"] for row in history], "-", color="#219ebc", label="peakiness layer 2 (→ x_t)")
-    right.set(xlabel="epoch", ylabel="fraction", title="accuracy and iteration-head peakiness", ylim=(-0.02, 1.02))
+    right.plot(epochs, [row["peakiness_layer1"] for row in history], "-", color=QUERY_COLOUR,
+               label="peakiness layer 1 (→ EoI)")
+    right.plot(epochs, [row["peakiness_layer2"] for row in history], "-", color=IDEAL_COLOUR,
+               label="peakiness layer 2 (→ $x_t$)")
+    right.set(xlabel="epoch", ylabel="fraction", title="accuracy and peakiness", ylim=(-0.02, 1.02))
     for ax in (left, right):
         if rise_epoch is not None:
             ax.axvline(rise_epoch, color="crimson", ls="--", lw=1)
-            ax.text(rise_epoch, 0.02, f" rise: epoch {rise_epoch}", color="crimson", fontsize=7)
-    right.legend(fontsize=7, loc="center right")
-    fig.suptitle(title)
+    if rise_epoch is not None:
+        right.text(rise_epoch, 0.97, f" epoch {rise_epoch}", color="crimson", fontsize=MIN_FONT, va="top")
+    right.legend(ncol=1, **below)
+    fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -151,7 +206,8 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
                title: str = "") -> plt.Figure:
     """One panel per history column in ``keys``: a thin line per seed and a thick line for the mean, one colour per
     group (label -> histories).  Seeds that stopped early keep their last value in the mean."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(min(COLUMN_INCHES, 3.4 * len(keys)), 3.4),
+                             constrained_layout=True, squeeze=False)
     colours = plt.get_cmap("tab10")
     for ax, key in zip(axes[0], keys):
         for i, (label, runs) in enumerate(groups.items()):
@@ -163,8 +219,9 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
                     for epoch in epochs]
             ax.plot(epochs, mean, color=colours(i), lw=2.2, label=f"{label} (mean of {len(runs)})")
         ax.set(xlabel="epoch", ylabel=key.replace("_", " "), ylim=(-0.02, 1.02))
-        ax.legend(fontsize=9, loc="lower right")
-    fig.suptitle(title)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)), frameon=False)
+    fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -205,27 +262,34 @@ def _draw_step(axes: Sequence[plt.Axes], labels: list[str], frame: StepFrame, le
         ax.clear()
         ideal = dict(zip(*pattern_indices(length, layer))) if layer <= 2 else {}
         colours = ["#bbbbbb"] * len(labels)
+        marks = {frame.query: QUERY_COLOUR}
         if frame.query in ideal:
-            colours[ideal[frame.query]] = "#219ebc"
-        colours[frame.query] = "#fb8500"
+            colours[ideal[frame.query]] = IDEAL_COLOUR
+            marks[ideal[frame.query]] = IDEAL_COLOUR
+        ax.axvspan(frame.query - 0.5, frame.query + 0.5, color=QUERY_COLOUR, alpha=0.25, lw=0)
         ax.bar(np.arange(frame.query + 1), row[: frame.query + 1], color=colours[: frame.query + 1])
-        ax.set_xticks(np.arange(len(labels)), labels, rotation=90, fontsize=6)
+        token_ticks(ax, labels, "x", marks)
+        ax.tick_params(labelsize=MIN_FONT)
         ax.set_xlim(-0.6, len(labels) - 0.4)
         ax.set_ylim(0, 1.05)
         picked = labels[int(np.argmax(row[: frame.query + 1]))]
-        ax.set_ylabel("attention weight")
-        ax.set_title(f"layer {layer}: picks {picked}" + (f" (ideal: {labels[ideal[frame.query]]})"
-                                                          if frame.query in ideal else ""), fontsize=8)
+        ax.set_ylabel("attention")
+        ax.set_title(f"layer {layer}: looks at {picked}" + (f" (ideal: {labels[ideal[frame.query]]})"
+                                                             if frame.query in ideal else ""), fontsize=10)
     ok = "✓" if frame.prediction == frame.target else "✗"
-    axes[0].figure.suptitle(f"{title}query {labels[frame.query]} → predicts {frame.prediction} "
-                            f"(true {frame.target}) {ok}", fontsize=9)
+    axes[0].figure.suptitle(f"{title}current token {labels[frame.query]} (shaded) → predicts {frame.prediction} "
+                            f"(true {frame.target}) {ok}", fontsize=10)
+
+
+def _stepper_figure(n_layers: int) -> tuple[plt.Figure, np.ndarray]:
+    fig, axes = plt.subplots(n_layers, 1, figsize=(COLUMN_INCHES, 2.1 * n_layers + 0.7), constrained_layout=True)
+    return fig, np.atleast_1d(axes)
 
 
 def stepper_animation(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], n_frames: int,
                       n_layers: int) -> animation.FuncAnimation:
     """A matplotlib animation of the stepper: the static, kernel-free twin of the widget."""
-    fig, axes = plt.subplots(n_layers, 1, figsize=(8, 2.4 * n_layers + 0.6), constrained_layout=True)
-    axes = np.atleast_1d(axes)
+    fig, axes = _stepper_figure(n_layers)
 
     def draw(i: int) -> list:
         labels, frame, length, title = frames_of(i)
@@ -235,6 +299,11 @@ def stepper_animation(frames_of: Callable[[int], tuple[list[str], StepFrame, int
     anim = animation.FuncAnimation(fig, draw, frames=n_frames, interval=900, blit=False)
     plt.close(fig)
     return anim
+
+
+def _animation_html(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], n_frames: int,
+                    n_layers: int) -> str:
+    return stepper_animation(frames_of, n_frames, n_layers).to_jshtml(default_mode="once")
 
 
 def _live() -> bool:
@@ -249,30 +318,43 @@ def _live() -> bool:
     return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
-def show_stepper(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], n_frames: int, n_layers: int,
-                 description: str = "step"):
-    """A live ipywidgets slider in Jupyter/Colab, else an animation with play button and frame slider (HTML)."""
-    if _live():
-        import ipywidgets as widgets
-        out = widgets.Output()
-        slider = widgets.IntSlider(0, 0, n_frames - 1, description=description)
-        fig, axes = plt.subplots(n_layers, 1, figsize=(8, 2.4 * n_layers + 0.6), constrained_layout=True)
-        axes = np.atleast_1d(axes)
-        plt.close(fig)
+def show_stepper(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], frame_names: Sequence[str],
+                 n_layers: int, description: str = "step"):
+    """A live ipywidgets slider in Jupyter/Colab (its value shows ``frame_names``: the CoT step, the snapshot's
+    epoch), else an animation with play button and frame slider (HTML).
 
-        def update(change: dict | None = None) -> None:
-            labels, frame, length, title = frames_of(slider.value)
-            _draw_step(axes, labels, frame, length, title)
-            with out:
-                out.clear_output(wait=True)
-                from IPython.display import display
-                display(fig)
+    The live stepper also carries the animation as its HTML form: a front end that cannot show widgets (JupyterLab
+    without the widget extension, a notebook viewer) shows the animation instead of a still frame and a repr."""
+    n_frames = len(frame_names)
+    if not _live():
+        from IPython.display import HTML
+        return HTML(_animation_html(frames_of, n_frames, n_layers))
+    import ipywidgets as widgets
+    from IPython.display import display
 
-        slider.observe(update, names="value")
-        update()
-        return widgets.VBox([slider, out])
-    from IPython.display import HTML
-    return HTML(stepper_animation(frames_of, n_frames, n_layers).to_jshtml(default_mode="once"))
+    class Stepper(widgets.VBox):
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            bundle["text/html"] = _animation_html(frames_of, n_frames, n_layers)
+            bundle["text/plain"] = f"attention stepper ({n_frames} frames): needs a front end that shows widgets"
+            return bundle
+
+    out = widgets.Output()
+    slider = widgets.SelectionSlider(options=[(str(name), i) for i, name in enumerate(frame_names)], value=0,
+                                     description=description)
+    fig, axes = _stepper_figure(n_layers)
+    plt.close(fig)
+
+    def update(change: dict | None = None) -> None:
+        labels, frame, length, title = frames_of(slider.value)
+        _draw_step(axes, labels, frame, length, title)
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    slider.observe(update, names="value")
+    update()
+    return Stepper([slider, out])
 
 
 def cot_stepper(model: torch.nn.Module, tokens: torch.Tensor, vocab: Vocabulary, title: str = ""):
@@ -280,11 +362,12 @@ def cot_stepper(model: torch.nn.Module, tokens: torch.Tensor, vocab: Vocabulary,
     labels, frames = cot_steps(model, tokens, vocab)
     length = len(frames) - 1
     prefix = f"{title}: " if title else ""
-    return show_stepper(lambda i: (labels, frames[i], length, prefix), len(frames), len(frames[0].rows), "CoT step")
+    return show_stepper(lambda i: (labels, frames[i], length, prefix), [labels[f.query] for f in frames],
+                        len(frames[0].rows), "token")
 
 
 def training_stepper(models: dict[int, torch.nn.Module], tokens: torch.Tensor, vocab: Vocabulary, step: int):
-    """Step through training snapshots at one CoT step ``step``: watch the head form over epochs."""
+    """Step through training snapshots (epoch -> model) at one CoT step ``step``: watch the head form over epochs."""
     epochs = sorted(models)
     per_epoch = {e: cot_steps(models[e], tokens, vocab) for e in epochs}
     length = len(per_epoch[epochs[0]][1]) - 1
@@ -293,7 +376,7 @@ def training_stepper(models: dict[int, torch.nn.Module], tokens: torch.Tensor, v
         labels, frames = per_epoch[epochs[i]]
         return labels, frames[step], length, f"epoch {epochs[i]}: "
 
-    return show_stepper(frame, len(epochs), len(per_epoch[epochs[0]][1][0].rows), "snapshot")
+    return show_stepper(frame, epochs, len(per_epoch[epochs[0]][1][0].rows), "epoch")
 
 
 def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str, xlabel: str, ylabel: str,
@@ -302,7 +385,7 @@ def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str,
     if asked, the cells at or above ``boundary`` outlined."""
     im = ax.imshow(values, cmap="magma", vmin=0, vmax=1, origin="lower", aspect="auto")
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="w" if v < 0.6 else "k")
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=MIN_FONT, color="w" if v < 0.6 else "k")
     for (i, j), v in np.ndenumerate(values):
         if boundary is not None and v >= boundary:
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="cyan", linewidth=2.5))
@@ -311,3 +394,33 @@ def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str,
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return ax
+
+
+def plot_weight_blocks(panels: Sequence[tuple[np.ndarray, str, str]], blocks: Sequence[str], edges: Sequence[int],
+                       title: str) -> plt.Figure:
+    """Weight matrices read in a logical basis, one panel per ``(matrix, title, what its rows are)``, their columns
+    grouped into the named ``blocks`` (``edges``: each block's first column, then the end).
+
+    Colour is the sign of a weight, saturated at the smallest weight that matters in its panel (above 1e-3 of the
+    largest; below that is the rounding noise of an orthonormal basis), so a large constant does not wash out the
+    rest."""
+    rows = -(-len(panels) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(COLUMN_INCHES, 2.3 * rows + 0.6), constrained_layout=True,
+                             squeeze=False)
+    for ax, (m, panel_title, what) in zip(axes.flat, panels):
+        big = np.abs(m) > 1e-3 * np.abs(m).max()
+        lim = np.abs(m[big]).min()
+        im = ax.imshow(np.clip(m / lim, -1, 1), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xticks([(a + b) / 2 - 0.5 for a, b in zip(edges, edges[1:])], blocks, rotation=90, fontsize=MIN_FONT)
+        for e in edges[1:-1]:
+            ax.axvline(e - 0.5, color="k", lw=0.4)
+        ax.set_yticks([])
+        ax.set_ylabel(what)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    bar = fig.colorbar(im, ax=axes, shrink=0.5, ticks=[-1, 0, 1])
+    bar.ax.set_yticklabels(["< 0", "0", "> 0"])
+    bar.set_label("sign of the weight (saturated)")
+    fig.suptitle(title, fontsize=11)
+    return fig

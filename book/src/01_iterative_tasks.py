@@ -64,17 +64,17 @@ print("recurrences verified on 2000 sequences of length 16")
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from ihlib.tasks import sequence_length
-from ihlib.viz import plot_sequence, role_legend
+from ihlib.viz import COLUMN_INCHES, plot_sequence, role_legend
 
 vocab = Vocabulary()
-fig, axes = plt.subplots(6, 1, figsize=(9, 5.4))
+fig, axes = plt.subplots(6, 1, figsize=(COLUMN_INCHES, 7.4))
 for row, (name, task) in enumerate(tasks.items()):
     x = rng.choice(np.array(task.inputs), size=(1, 6))
     for col, cot in enumerate((True, False)):
         plot_sequence(encode(task, vocab, x, cot)[0], vocab, f"{name}, {'with CoT' if cot else 'without CoT'}",
                       axes[2 * row + col], width=sequence_length(6))
 role_legend(fig)
-fig.suptitle("One sequence per task (L = 6): the CoT version writes every intermediate state")
+fig.suptitle("One sequence per task (L = 6):\nthe CoT version writes every intermediate state")
 fig.tight_layout(rect=(0, 0.05, 1, 1))
 plt.show()
 

@@ -140,19 +140,18 @@ def layer2_mass(run, length):
     return on_target, on_inputs, 1 - on_target - on_inputs
 
 
-fig, ax = plt.subplots(figsize=(6, 3))
+fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
 parts = ["on x_t", "on other inputs", "elsewhere"]
 for i, (name, run) in enumerate([("polynomial", poly), ("parity", parity)]):
     left = 0.0
     for part, value, colour in zip(parts, layer2_mass(run, cfg.max_len), ["#219ebc", "#8ecae6", "#cccccc"]):
         ax.barh(i, value, left=left, color=colour, label=part if i == 0 else None)
-        ax.text(left + value / 2, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+        ax.text(left + value / 2, i, f"{value:.2f}", ha="center", va="center", fontsize=9)
         left += value
 ax.set_yticks([0, 1], ["polynomial", "parity"])
 ax.set_xlabel(f"share of layer-2 attention of CoT tokens (L = {cfg.max_len}, test set)")
 ax.set_title("Where the layer-2 head looks")
-ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 1.1), ncol=3)
-fig.tight_layout()
+ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, frameon=False)
 plt.show()
 
 # %% [markdown]

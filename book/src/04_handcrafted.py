@@ -52,6 +52,7 @@ print(f"width d = {hand.cfg.dim}, MLP hidden units = {hand.cfg.mlp_ratio * hand.
 
 # %% tags=["hide-input"]
 from ihlib.handcrafted import feature_directions
+from ihlib.viz import plot_weight_blocks
 
 vocab = Vocabulary()
 lay = Layout(vocab.size, hand.cfg.n_positions)
@@ -66,30 +67,19 @@ def logical_in(w):  # a weight that reads the stream, as (out, logical features)
     return w @ q
 
 
-def show(ax, m, title, rows=None):
-    big = np.abs(m) > 1e-3 * np.abs(m).max()  # below that: rounding noise of the orthonormal basis
-    lim = np.abs(m[big]).min()  # every weight that matters at full colour; C would wash out the rest
-    ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
-    ax.set_title(title, fontsize=8)
-    ax.set_xticks([(a + b) / 2 for a, b in zip(edges, edges[1:])], names, rotation=90, fontsize=6)
-    for e in edges[1:-1]:
-        ax.axvline(e - 0.5, color="k", lw=0.3)
-    ax.set_yticks([])
-    if rows:
-        ax.set_ylabel(rows, fontsize=7)
-
-
-fig, axes = plt.subplots(2, 4, figsize=(13, 6), constrained_layout=True)
-show(axes[0, 0], sd["tok_emb.weight"] @ q, "token embedding", "token")
-show(axes[0, 1], logical_in(sd["blocks.0.attn.qkv.weight"][:d])[:1], "layer 1 query (row 0)", "head dim")
-show(axes[0, 2], logical_in(sd["blocks.0.attn.qkv.weight"][d:2 * d])[:1], "layer 1 key (row 0)", "head dim")
-show(axes[0, 3], logical_in(sd["blocks.0.attn.qkv.weight"][2 * d:])[:lay.n_positions], "layer 1 value", "head dim")
+qkv1, qkv2 = sd["blocks.0.attn.qkv.weight"], sd["blocks.1.attn.qkv.weight"]
 u1, u2 = mlp_units(poly_task, L_MAX)
-show(axes[1, 0], logical_in(sd["blocks.0.mlp.fc.weight"])[:u1], "layer 1 MLP in: (position, EoI position) units", "unit")
-show(axes[1, 1], logical_in(sd["blocks.1.attn.qkv.weight"][:d])[:lay.n_positions], "layer 2 query", "head dim")
-show(axes[1, 2], logical_in(sd["blocks.1.attn.qkv.weight"][d:2 * d])[:lay.n_positions], "layer 2 key", "head dim")
-show(axes[1, 3], logical_in(sd["blocks.1.mlp.fc.weight"])[:u2], "layer 2 MLP in: (token, x_t) units", "unit")
-fig.suptitle(f"Hand-built iteration head for polynomial iteration, L_max = {L_MAX} (red > 0 > blue)")
+panels = [
+    (sd["tok_emb.weight"] @ q, "token embedding", "token"),
+    (logical_in(qkv1[:d])[:1], "layer 1 query (row 0)", "head dim"),
+    (logical_in(qkv1[d:2 * d])[:1], "layer 1 key (row 0)", "head dim"),
+    (logical_in(qkv1[2 * d:])[:lay.n_positions], "layer 1 value", "head dim"),
+    (logical_in(sd["blocks.0.mlp.fc.weight"])[:u1], "layer 1 MLP in: (pos, EoI pos) units", "unit"),
+    (logical_in(qkv2[:d])[:lay.n_positions], "layer 2 query", "head dim"),
+    (logical_in(qkv2[d:2 * d])[:lay.n_positions], "layer 2 key", "head dim"),
+    (logical_in(sd["blocks.1.mlp.fc.weight"])[:u2], "layer 2 MLP in: (token, $x_t$) units", "unit"),
+]
+plot_weight_blocks(panels, names, edges, f"Hand-built iteration head, polynomial iteration, L_max = {L_MAX}")
 plt.show()
 
 # %% [markdown]

@@ -41,24 +41,25 @@ print(f"{len(runs)} runs: L_max={cfg.max_len}, d={cfg.dim}, {cfg.epochs} epochs,
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
+from ihlib.viz import COLUMN_INCHES
 import numpy as np
 
 labels = {"polynomial_cot": "polynomial\nCoT", "polynomial_nocot": "polynomial\nno CoT", "parity_cot": "parity\nCoT",
           "parity_nocot": "parity\nno CoT", "polynomial_1layer": "polynomial\n1 layer",
           "polynomial_frozenpos": "polynomial\nfrozen pos."}
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+fig, axes = plt.subplots(1, 3, figsize=(COLUMN_INCHES, 4.4), constrained_layout=True)
 for ax, key, title in zip(axes, ["test_accuracy", "train_accuracy", "peakiness_layer2"],
-                          ["test accuracy", "train accuracy", "layer-2 peakiness (→ x_t)"]):
+                          ["test accuracy", "train accuracy", "L2 peakiness"]):
     for i, cell in enumerate(cells):
         values = [final[n][key] for n in names if n.startswith(cell + "_s")]
         if key == "peakiness_layer2" and "nocot" in cell:
             continue
         ax.bar(i, np.mean(values), color="#8ecae6", width=0.6)
         ax.plot([i] * len(values), values, "ko", ms=4)
-    ax.set_xticks(range(len(cells)), [labels[c] for c in cells], fontsize=7)
+    ax.set_xticks(range(len(cells)), [labels[c].replace("\n", " ") for c in cells], fontsize=9, rotation=90)
     ax.set(ylim=(0, 1.05), title=title)
 axes[0].axhline(1 / 11, color="crimson", ls="--", lw=1)
-axes[0].text(len(cells) - 0.5, 1 / 11 + 0.02, "chance for 11 states", color="crimson", fontsize=7, ha="right")
+axes[0].text(len(cells) - 0.5, 1 / 11 + 0.02, "chance for 11 states", color="crimson", fontsize=9, ha="right")
 fig.suptitle(f"Final metrics per setting (L_max = {cfg.max_len}, d = {cfg.dim}, one dot per seed)")
 plt.show()
 
@@ -78,7 +79,7 @@ markdown_table(["setting", "test accuracy", "train accuracy", "peakiness layer 1
 # Test (solid) and training (dotted) accuracy of $y_L$ over training, for the no-CoT runs.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), constrained_layout=True)
+fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.5), constrained_layout=True)
 for ax, task in zip(axes, ["polynomial", "parity"]):
     for n in names:
         if n.startswith(f"{task}_nocot_s"):
@@ -88,7 +89,7 @@ for ax, task in zip(axes, ["polynomial", "parity"]):
             ax.plot([r["epoch"] for r in h], [r["train_accuracy"] for r in h], ":", color=line.get_color(),
                     label=f"train, seed {runs[n].config.seed}")
     ax.set(xlabel="epoch", ylabel="accuracy of y_L", title=f"{task}, no CoT", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
 plt.show()
 
 # %% [markdown]
@@ -153,7 +154,7 @@ def cell_mean(d, n, key):
 
 acc = np.array([[cell_mean(d, n, "test_accuracy") for n in lmaxes] for d in dims])
 peak = np.array([[cell_mean(d, n, "peakiness_layer2") for n in lmaxes] for d in dims])
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
+fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.8), constrained_layout=True)
 grid_heatmap(acc, dims, lmaxes, "mean test accuracy", "L_max", "width d", axes[0], boundary=0.9)
 grid_heatmap(peak, dims, lmaxes, "mean layer-2 peakiness", "L_max", "width d", axes[1], boundary=0.9)
 fig.suptitle("Polynomial iteration with CoT: width x length (3 seeds per cell)")
@@ -210,9 +211,9 @@ def pos_cell(kind, p):
     return [h for n, h in sorted(positional.items()) if n.startswith(f"{kind}_p{p}_s")]
 
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), constrained_layout=True)
+fig, axes = plt.subplots(1, 3, figsize=(COLUMN_INCHES, 3.6), constrained_layout=True)
 for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer1", "peakiness_layer2"],
-                          ["test accuracy", "layer-1 peakiness (→ EoI)", "layer-2 peakiness (→ x_t)"]):
+                          ["test accuracy", "L1 peakiness", "L2 peakiness"]):
     for j, (kind, colour) in enumerate(kinds.items()):
         means = []
         for p in pos_dims:
@@ -222,10 +223,10 @@ for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer1", "peakiness
         ax.plot(pos_dims, means, "-", color=colour, label=f"{kind} (mean)")
     ax.set_xscale("log", base=2)
     ax.minorticks_off()
-    ax.set(xticks=pos_dims, xticklabels=pos_dims, xlabel="positional dimension (pos_dim, log scale)",
-           ylim=(-0.03, 1.03), title=title)
-axes[0].legend(fontsize=8)
-fig.suptitle(f"Polynomial iteration with CoT, d = {cfg.dim}: positions on pos_dim coordinates (one dot per seed)")
+    ax.set(xticks=pos_dims, xticklabels=pos_dims, xlabel="pos_dim", ylim=(-0.03, 1.03), title=title)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
+fig.suptitle(f"Polynomial with CoT, d = {cfg.dim}: positions on pos_dim coordinates\n(one dot per seed)",
+             fontsize=11)
 plt.show()
 
 pos_reach = {(kind, p): [rise_epoch(h, "test_accuracy", 0.9) for h in pos_cell(kind, p)] for kind in kinds

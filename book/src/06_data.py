@@ -68,12 +68,13 @@ def table(rows, unit):
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
+from ihlib.viz import COLUMN_INCHES
 import numpy as np
 
 order = {"shuffled (recipe)": runs_of(reference, "polynomial_cot"),
          "length order (authors')": runs_of(data, "length_order")}
 colours = {"shuffled (recipe)": "#219ebc", "length order (authors')": "#e76f51"}
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.8), constrained_layout=True)
 for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer2"],
                           ["test accuracy", "layer-2 peakiness (→ x_t)"]):
     for label, runs in order.items():
@@ -81,7 +82,7 @@ for ax, key, title in zip(axes, ["test_accuracy", "peakiness_layer2"],
             ax.plot([r["epoch"] for r in h], [r[key] for r in h], color=colours[label], lw=1.5,
                     label=label if i == 0 else None)
     ax.set(xlabel="epoch", ylabel="fraction", title=title, ylim=(-0.02, 1.02))
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=9)
 fig.suptitle("Polynomial iteration with CoT: batch order (one line per seed)")
 plt.show()
 order_reach = {label: [(first_at(h), h[-1]["epoch"]) for h in runs] for label, runs in order.items()}
@@ -99,7 +100,7 @@ sizes = [int(k.split("_")[0][1:]) for k in data if k.startswith("n") and k.endsw
 full = EXPERIMENTS["ablations"].runs(SCALE)["polynomial_cot_s0"].n_per_length
 amount = {full: runs_of(reference, "polynomial_cot"), **{n: runs_of(data, f"n{n}") for n in sizes}}
 palette = plt.get_cmap("viridis")
-fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
+fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4), constrained_layout=True)
 for j, (n, runs) in enumerate(sorted(amount.items())):
     colour = palette(j / len(amount))
     for i, h in enumerate(runs):
@@ -108,7 +109,7 @@ for j, (n, runs) in enumerate(sorted(amount.items())):
         ax.plot([r["step"] for r in h], [r["train_accuracy"] for r in h], ":", color=colour, lw=1)
 ax.set(xlabel="optimiser step", ylabel="accuracy", ylim=(-0.02, 1.02),
        title="Polynomial iteration: sequences per length (solid: test, dotted: train)")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 plt.show()
 amount_reach = {f"{n} per length": [(first_at(h, axis="step"), h[-1]["step"]) for h in runs]
                 for n, runs in sorted(amount.items())}
@@ -125,7 +126,7 @@ table(amount_reach, "optimiser step at which test accuracy first reaches 0.9")
 shares = [int(k.split("_")[0][4:]) for k in data if k.startswith("copy") and k.endswith("_s0")]
 mixes = {0: runs_of(reference, "parity_cot"), **{p: runs_of(data, f"copy{p}") for p in shares}}
 parity_key = {p: "test_accuracy" if p == 0 else "test_accuracy_parity" for p in mixes}
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.8), constrained_layout=True)
 for j, (p, runs) in enumerate(sorted(mixes.items())):
     colour = plt.get_cmap("plasma")(j / len(mixes))
     for ax, key in zip(axes, [parity_key[p], "peakiness_layer2"]):
@@ -134,7 +135,7 @@ for j, (p, runs) in enumerate(sorted(mixes.items())):
                     label=f"{p}% copy" if i == 0 else None)
 axes[0].set(xlabel="epoch", ylabel="accuracy", title="parity test accuracy", ylim=(-0.02, 1.02))
 axes[1].set(xlabel="epoch", ylabel="fraction", title="layer-2 peakiness (→ x_t)", ylim=(-0.02, 1.02))
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=9)
 fig.suptitle("Parity with CoT, a share of its sequences replaced by copy (one line per seed)")
 plt.show()
 mix_reach = {f"{p}% copy": [(first_at(h, parity_key[p]), h[-1]["epoch"]) for h in runs]

@@ -46,13 +46,14 @@ methods = {
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
+from ihlib.viz import COLUMN_INCHES
 
 colours = {"from scratch": "#888888", "fine-tune all weights": "#219ebc", "fine-tune layer-2 MLP only": "#fb8500"}
 
 
 def plot_methods(methods, task, title):
     """Test accuracy and layer-2 peakiness against epochs on ``task``, one line per seed, one colour per method."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 4), constrained_layout=True)
     for ax, key, name in zip(axes, ["test_accuracy", "peakiness_layer2"], [f"{task} test accuracy",
                                                                            "layer-2 peakiness (→ x_t)"]):
         for method, runs in methods.items():
@@ -61,7 +62,7 @@ def plot_methods(methods, task, title):
                         label=method if i == 0 else None)
         ax.set(xlabel=f"epoch on {task}", ylabel="fraction", title=name, ylim=(-0.02, 1.02))
     axes[0].axhline(0.9, color="k", ls=":", lw=1)
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=9, loc="lower right")
     fig.suptitle(title)
     plt.show()
 

@@ -1,0 +1,117 @@
+"""Every figure of ``ihlib.viz`` is legible at the width the book shows it (no text under 9 pt, never wider than
+the column), long sequences get fewer token labels, and the steppers show what they step through."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from ihlib import viz  # noqa: E402
+from ihlib.model import ModelConfig, Transformer  # noqa: E402
+from ihlib.tasks import Vocabulary, encode, polynomial_task  # noqa: E402
+
+VOCAB = Vocabulary()
+
+
+def sequence(length: int) -> torch.Tensor:
+    task = polynomial_task()
+    x = np.random.default_rng(0).choice(np.array(task.inputs), size=(1, length))
+    return torch.as_tensor(encode(task, VOCAB, x)[0])
+
+
+def model(max_len: int) -> Transformer:
+    torch.manual_seed(0)
+    return Transformer(ModelConfig(vocab_size=VOCAB.size, n_positions=2 * max_len + 3, dim=32)).eval()
+
+
+def history(epochs=(0, 10, 20), max_len=8):
+    return [{"epoch": e, "test_accuracy": e / 20, "train_accuracy": e / 20, "peakiness_layer1": 0.3,
+             "peakiness_layer2": e / 20, **{f"test_accuracy_L{n}": e / 20 for n in range(1, max_len + 1)}}
+            for e in epochs]
+
+
+def figures(max_len: int):
+    seq = sequence(max_len)
+    labels = viz.sequence_labels(seq[:-1].tolist(), VOCAB)
+    yield "sequence", viz.plot_sequence(seq, VOCAB, "polynomial, with CoT").figure
+    yield "attention", viz.plot_attention(np.eye(len(labels)), labels, "layer 1").figure
+    yield "ideal maps", viz.plot_ideal_maps(seq.tolist(), VOCAB)
+    yield "model attention", viz.plot_model_attention(model(max_len), seq, VOCAB, "trained:")
+    yield "training", viz.plot_training(history(max_len=max_len), "polynomial iteration with CoT", rise_epoch=10)
+    yield "seeds", viz.plot_seeds({"polynomial": [history(), history((0, 10))], "parity": [history()]})
+    fig, ax = plt.subplots(figsize=(viz.COLUMN_INCHES, 3))
+    yield "grid", viz.grid_heatmap(np.random.default_rng(0).random((4, 3)), [8, 16, 32, 64], [4, 6, 8], "accuracy",
+                                   "L_max", "d", ax, boundary=0.5).figure
+    fig, axes = viz._stepper_figure(2)
+    labels, frames = viz.cot_steps(model(max_len), seq, VOCAB)
+    viz._draw_step(axes, labels, frames[3], len(frames) - 1, "polynomial: ")
+    yield "stepper", fig
+
+
+@pytest.mark.parametrize("max_len", [8, 16])
+def test_every_figure_is_legible_in_the_column(max_len):
+    for name, fig in figures(max_len):
+        assert viz.legibility_problems(fig) == [], name
+        plt.close(fig)
+
+
+def test_the_legibility_check_can_fail():
+    fig, ax = plt.subplots(figsize=(10, 3))
+    ax.set_title("tiny", fontsize=6)
+    problems = viz.legibility_problems(fig)
+    assert any("10.0 in wide" in p for p in problems) and any("'tiny' at 6.0 pt" in p for p in problems)
+    plt.close(fig)
+
+
+def test_long_sequences_get_fewer_token_labels_but_keep_the_marked_ones():
+    fig, ax = plt.subplots(figsize=(4, 4))
+    labels = [str(i) for i in range(50)]
+    viz.token_ticks(ax, labels, "x", {7: viz.QUERY_COLOUR})
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    room = ax.get_position().width * 4 * 72 / viz.MIN_FONT  # labels one font size apart
+    assert len(shown) < room and "7" in shown and "0" in shown and "1" not in shown
+    marked = next(t for t in ax.get_xticklabels() if t.get_text() == "7")
+    assert marked.get_fontweight() == "bold" and marked.get_color() == viz.QUERY_COLOUR
+    plt.close(fig)
+
+
+def test_the_stepper_marks_the_current_token_and_its_ideal_target():
+    fig, axes = viz._stepper_figure(2)
+    seq = sequence(6)
+    labels, frames = viz.cot_steps(model(6), seq, VOCAB)
+    frame = frames[2]
+    viz._draw_step(axes, labels, frame, len(frames) - 1, "")
+    bold = {t.get_text(): t.get_color() for t in axes[1].get_xticklabels() if t.get_fontweight() == "bold"}
+    assert bold[labels[frame.query]] == viz.QUERY_COLOUR and viz.IDEAL_COLOUR in bold.values()
+    assert "current token" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_live_stepper_slider_shows_epochs_and_falls_back_to_the_animation(monkeypatch):
+    monkeypatch.setattr(viz, "_live", lambda: True)
+    seq = sequence(4)
+    stepper = viz.training_stepper({0: model(4), 30: model(4), 100: model(4)}, seq, VOCAB, step=1)
+    slider = stepper.children[0]
+    assert [label for label, _ in slider.options] == ["0", "30", "100"] and slider.description == "epoch"
+    slider.value = 2  # the last snapshot: the figure is redrawn for epoch 100
+    bundle = stepper._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # a widget where widgets work...
+    assert "<script" in bundle["text/html"] and "anim" in bundle["text/html"]  # ...the animation where not
+    assert "VBox" not in bundle["text/plain"]
+
+
+def test_weight_blocks_figure_is_legible_and_saturates_each_panel():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(6, 12)) * (rng.random((6, 12)) > 0.7)
+    m[0, 0] = 1000.0  # a large constant would wash out the rest without saturation
+    fig = viz.plot_weight_blocks([(m, "layer 1 query", "head dim")] * 3, ["const", "token", "pos"], [0, 1, 5, 12],
+                                 "a hand-built head")
+    assert viz.legibility_problems(fig) == []
+    image = fig.axes[0].images[0].get_array()
+    assert np.isclose(np.abs(image[np.abs(m) > 1]).min(), 1.0)  # every weight that matters at full colour
+    assert not fig.axes[3].axison  # the unused fourth panel is hidden
+    plt.close(fig)
