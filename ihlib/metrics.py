@@ -134,3 +134,19 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
     finally:
         model.train(was_training)
     return Evaluation(accuracy, to_eos, stats)
+
+
+@torch.no_grad()
+def attention_shares(model: torch.nn.Module, data: SequenceSet, length: int, layer: int = 2) -> dict[str, float]:
+    """Where a layer's attention from the CoT queries of its pattern goes, on the sequences of one length: the share
+    on the pattern's key (layer 2: x_t), on the other inputs x_1..x_L, and elsewhere (task token, EoI, earlier CoT
+    tokens).  A distributed solution puts its mass on the inputs without singling out x_t.  Head 0."""
+    seqs = data.tokens[data.lengths == length]
+    was_training = model.training
+    _, maps = model.eval()(seqs[:, :-1], return_attention=True)
+    model.train(was_training)
+    attn = maps[layer - 1][:, 0].double()
+    queries, keys = (torch.as_tensor(i, device=attn.device) for i in pattern_indices(length, layer))
+    on_key = attn[:, queries, keys].mean().item()
+    on_inputs = attn[:, queries, 1:length + 1].sum(-1).mean().item() - (on_key if layer == 2 else 0.0)
+    return {"on the pattern's key": on_key, "on other inputs": on_inputs, "elsewhere": 1.0 - on_key - on_inputs}

@@ -141,6 +141,15 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
     return Results({name: Result(name, cfg, found[name].history()) for name, cfg in configs.items()})
 
 
+def finished_results(experiment: str, scale: str) -> Results:
+    """The runs of ``experiment`` at ``scale`` that are finished (shipped or cached), training none: what a chapter
+    can show of an experiment whose runs are still training (the paper-scale runs take hours each)."""
+    scale = get_scale(scale)
+    found = {name: (cfg, d) for name, cfg in EXPERIMENTS[experiment].runs(scale).items()
+             if (d := finished_run(experiment, name, scale, cfg))}
+    return Results({name: Result(name, cfg, d.history()) for name, (cfg, d) in found.items()})
+
+
 def _check_may_train(experiment: str, runs: list[str], scale: str) -> None:
     if not training_allowed():
         raise ValueError(f"{scale}/{experiment}: {len(runs)} runs are neither shipped nor cached ({', '.join(runs[:3])}"

@@ -202,25 +202,40 @@ def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | No
     return fig
 
 
+#: How the book names the history columns it plots.
+KEY_LABELS = {"test_accuracy": "test accuracy", "train_accuracy": "training accuracy",
+              "peakiness_layer1": "L1 peakiness (→ EoI)", "peakiness_layer2": "L2 peakiness (→ $x_t$)",
+              "test_accuracy_parity": "parity test accuracy"}
+
+
 def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] = ("test_accuracy", "peakiness_layer2"),
-               title: str = "") -> plt.Figure:
+               title: str = "", reference: dict[str, Sequence[tuple[float, float]]] | None = None,
+               reference_label: str = "the paper (read off its plots, ±0.05)") -> plt.Figure:
     """One panel per history column in ``keys``: a thin line per seed and a thick line for the mean, one colour per
-    group (label -> histories).  Seeds that stopped early keep their last value in the mean."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(min(COLUMN_INCHES, 3.4 * len(keys)), 3.4),
+    group (label -> histories).  Seeds that stopped early keep their last value in the mean.  ``reference``: points
+    (epoch, value) per key drawn as black error bars of ±0.05, e.g. the paper's numbers."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(min(COLUMN_INCHES, 3.4 * len(keys)), 3.2),
                              constrained_layout=True, squeeze=False)
     colours = plt.get_cmap("tab10")
     for ax, key in zip(axes[0], keys):
         for i, (label, runs) in enumerate(groups.items()):
             epochs = sorted({row["epoch"] for run in runs for row in run})
             for run in runs:
-                ax.plot([r["epoch"] for r in run], [r[key] for r in run], color=colours(i), lw=0.8, alpha=0.5)
+                ax.plot([r["epoch"] for r in run], [r[key] for r in run], color=colours(i), lw=0.8, alpha=0.55)
             last = [{r["epoch"]: r[key] for r in run} for run in runs]
             mean = [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= epoch), np.nan) for v in last])
                     for epoch in epochs]
             ax.plot(epochs, mean, color=colours(i), lw=2.2, label=f"{label} (mean of {len(runs)})")
-        ax.set(xlabel="epoch", ylabel=key.replace("_", " "), ylim=(-0.02, 1.02))
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)), frameon=False)
+        for epoch, value in (reference or {}).get(key, ()):
+            ax.errorbar([epoch], [value], yerr=0.05, fmt="o", color="k", ms=4, capsize=3, label=reference_label)
+        ax.set(xlabel="epoch", ylim=(-0.02, 1.02), title=KEY_LABELS.get(key, key.replace("_", " ")))
+    handles, labels = [], []
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(2, len(labels)), frameon=False)
     fig.suptitle(title, fontsize=11)
     return fig
 
@@ -423,4 +438,21 @@ def plot_weight_blocks(panels: Sequence[tuple[np.ndarray, str, str]], blocks: Se
     bar.ax.set_yticklabels(["< 0", "0", "> 0"])
     bar.set_label("sign of the weight (saturated)")
     fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_attention_shares(shares: dict[str, dict[str, float]], title: str, xlabel: str) -> plt.Figure:
+    """Stacked bars, one per label, of where a layer's attention goes (``metrics.attention_shares``)."""
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.7 * len(shares) + 1.6), constrained_layout=True)
+    colours = [IDEAL_COLOUR, "#8ecae6", "#cccccc"]
+    for i, (label, parts) in enumerate(shares.items()):
+        left = 0.0
+        for (part, value), colour in zip(parts.items(), colours):
+            ax.barh(i, value, left=left, color=colour, label=part if i == 0 else None)
+            if value >= 0.06:
+                ax.text(left + value / 2, i, f"{value:.2f}", ha="center", va="center", fontsize=MIN_FONT)
+            left += value
+    ax.set_yticks(range(len(shares)), list(shares))
+    ax.set(xlim=(0, 1), xlabel=xlabel, title=title)
+    fig.legend(loc="outside lower center", ncol=3, frameon=False)
     return fig

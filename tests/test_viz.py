@@ -43,6 +43,9 @@ def figures(max_len: int):
     yield "model attention", viz.plot_model_attention(model(max_len), seq, VOCAB, "trained:")
     yield "training", viz.plot_training(history(max_len=max_len), "polynomial iteration with CoT", rise_epoch=10)
     yield "seeds", viz.plot_seeds({"polynomial": [history(), history((0, 10))], "parity": [history()]})
+    yield "seeds, three panels", viz.plot_seeds(
+        {"polynomial": [history()]}, ("test_accuracy", "peakiness_layer1", "peakiness_layer2"), "emergence",
+        reference={"test_accuracy": [(10, 0.4), (20, 0.9)]})
     fig, ax = plt.subplots(figsize=(viz.COLUMN_INCHES, 3))
     yield "grid", viz.grid_heatmap(np.random.default_rng(0).random((4, 3)), [8, 16, 32, 64], [4, 6, 8], "accuracy",
                                    "L_max", "d", ax, boundary=0.5).figure
@@ -114,4 +117,15 @@ def test_weight_blocks_figure_is_legible_and_saturates_each_panel():
     image = fig.axes[0].images[0].get_array()
     assert np.isclose(np.abs(image[np.abs(m) > 1]).min(), 1.0)  # every weight that matters at full colour
     assert not fig.axes[3].axison  # the unused fourth panel is hidden
+    plt.close(fig)
+
+
+def test_attention_shares_add_up_and_their_figure_is_legible():
+    from ihlib.metrics import attention_shares
+    from ihlib.tasks import make_dataset
+    data = make_dataset(polynomial_task(), 6, 16, seed=1, split="test")
+    shares = attention_shares(model(6), data, 6)
+    assert abs(sum(shares.values()) - 1) < 1e-9 and all(v >= -1e-9 for v in shares.values())
+    fig = viz.plot_attention_shares({"polynomial": shares, "parity": shares}, "Where layer 2 looks", "share")
+    assert viz.legibility_problems(fig) == []
     plt.close(fig)
