@@ -456,3 +456,26 @@ def plot_attention_shares(shares: dict[str, dict[str, float]], title: str, xlabe
     ax.set(xlim=(0, 1), xlabel=xlabel, title=title)
     fig.legend(loc="outside lower center", ncol=3, frameon=False)
     return fig
+
+
+def plot_final_values(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str], title: str = "",
+                      chance: float | None = None) -> plt.Figure:
+    """The last evaluation of every run, one panel per history column in ``keys``: a dot per seed and a bar for
+    the mean, one bar per group (label -> histories).  NaN values (no CoT: no attention pattern) are left out.
+    ``chance``: a dashed line on the first panel."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(COLUMN_INCHES, 2.2 + 0.09 * max(map(len, groups))),
+                             constrained_layout=True, squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for i, runs in enumerate(groups.values()):
+            values = np.array([run[-1][key] for run in runs], dtype=float)
+            values = values[~np.isnan(values)]
+            if len(values):
+                ax.bar(i, values.mean(), color="#8ecae6", width=0.6)
+                ax.plot([i] * len(values), values, "ko", ms=4)
+        ax.set_xticks(range(len(groups)), list(groups), rotation=90)
+        ax.set(ylim=(0, 1.05), title=KEY_LABELS.get(key, key.replace("_", " ")))
+    if chance is not None:
+        axes[0, 0].axhline(chance, color="crimson", ls="--", lw=1)
+        axes[0, 0].text(len(groups) - 0.6, chance + 0.02, "chance", color="crimson", ha="right", fontsize=MIN_FONT)
+    fig.suptitle(title, fontsize=11)
+    return fig

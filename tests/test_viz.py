@@ -46,6 +46,10 @@ def figures(max_len: int):
     yield "seeds, three panels", viz.plot_seeds(
         {"polynomial": [history()]}, ("test_accuracy", "peakiness_layer1", "peakiness_layer2"), "emergence",
         reference={"test_accuracy": [(10, 0.4), (20, 0.9)]})
+    yield "final values", viz.plot_final_values({"polynomial, CoT": [history()], "polynomial, one layer": [history()],
+                                                 "parity, no CoT": [history()]},
+                                                ("test_accuracy", "train_accuracy", "peakiness_layer2"), "ablations",
+                                                chance=1 / 11)
     fig, ax = plt.subplots(figsize=(viz.COLUMN_INCHES, 3))
     yield "grid", viz.grid_heatmap(np.random.default_rng(0).random((4, 3)), [8, 16, 32, 64], [4, 6, 8], "accuracy",
                                    "L_max", "d", ax, boundary=0.5).figure
