@@ -210,25 +210,30 @@ KEY_LABELS = {"test_accuracy": "test accuracy", "train_accuracy": "training accu
 
 def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] = ("test_accuracy", "peakiness_layer2"),
                title: str = "", reference: dict[str, Sequence[tuple[float, float]]] | None = None,
-               reference_label: str = "the paper (read off its plots, ±0.05)") -> plt.Figure:
+               reference_label: str = "the paper (read off its plots, ±0.05)", x: str = "epoch",
+               xlim: tuple[float, float] | None = None) -> plt.Figure:
     """One panel per history column in ``keys``: a thin line per seed and a thick line for the mean, one colour per
-    group (label -> histories).  Seeds that stopped early keep their last value in the mean.  ``reference``: points
-    (epoch, value) per key drawn as black error bars of ±0.05, e.g. the paper's numbers."""
+    group (label -> histories), against ``x`` (``"epoch"`` or ``"step"``, the optimiser step).  Seeds that stopped
+    early keep their last value in the mean.  ``reference``: points (x, value) per key drawn as black error bars of
+    ±0.05, e.g. the paper's numbers."""
     fig, axes = plt.subplots(1, len(keys), figsize=(min(COLUMN_INCHES, 3.4 * len(keys)), 3.2),
                              constrained_layout=True, squeeze=False)
     colours = plt.get_cmap("tab10")
     for ax, key in zip(axes[0], keys):
         for i, (label, runs) in enumerate(groups.items()):
-            epochs = sorted({row["epoch"] for run in runs for row in run})
+            epochs = sorted({row[x] for run in runs for row in run})
             for run in runs:
-                ax.plot([r["epoch"] for r in run], [r[key] for r in run], color=colours(i), lw=0.8, alpha=0.55)
-            last = [{r["epoch"]: r[key] for r in run} for run in runs]
+                ax.plot([r[x] for r in run], [r[key] for r in run], color=colours(i), lw=0.8, alpha=0.55)
+            last = [{r[x]: r[key] for r in run} for run in runs]
             mean = [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= epoch), np.nan) for v in last])
                     for epoch in epochs]
             ax.plot(epochs, mean, color=colours(i), lw=2.2, label=f"{label} (mean of {len(runs)})")
         for epoch, value in (reference or {}).get(key, ()):
             ax.errorbar([epoch], [value], yerr=0.05, fmt="o", color="k", ms=4, capsize=3, label=reference_label)
-        ax.set(xlabel="epoch", ylim=(-0.02, 1.02), title=KEY_LABELS.get(key, key.replace("_", " ")))
+        ax.set(xlabel="optimiser step" if x == "step" else x, ylim=(-0.02, 1.02),
+               title=KEY_LABELS.get(key, key.replace("_", " ")))
+        if xlim is not None:
+            ax.set_xlim(*xlim)
     handles, labels = [], []
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
