@@ -67,15 +67,20 @@ def min_exact_width(vocab: Vocabulary, max_len: int) -> int:
     return Layout(vocab.size, sequence_length(max_len) - 1).size + 1
 
 
-def feature_directions(d: int, m: int, seed: int) -> np.ndarray:
-    """``m`` unit vectors in the zero-sum subspace of R^d: orthonormal if d > m, else random (nearly orthogonal).
+def feature_directions(d: int, m: int, seed: int, basis: str = "auto") -> np.ndarray:
+    """``m`` unit vectors in the zero-sum subspace of R^d (LayerNorm removes the mean): ``"orthonormal"`` (needs
+    d > m), ``"random"`` (nearly orthogonal: the only choice when d <= m), or ``"auto"``: orthonormal where they fit.
 
     The first one (the large constant) is always kept orthogonal to the others: its leak would be C times larger.
     """
+    if basis not in ("auto", "orthonormal", "random"):
+        raise ValueError(f"basis must be 'auto', 'orthonormal' or 'random', got {basis!r}")
+    if basis == "orthonormal" and d <= m:
+        raise ValueError(f"{m} orthonormal directions need a zero-sum subspace of at least {m} dimensions: d > {m}")
     rng = np.random.default_rng(seed)
     raw = rng.standard_normal((d, m))
     raw -= raw.mean(axis=0, keepdims=True)
-    if d > m:
+    if d > m and basis != "random":
         return np.linalg.qr(raw)[0][:, :m]
     const = raw[:, 0] / np.linalg.norm(raw[:, 0])
     rest = raw[:, 1:] - np.outer(const, const @ raw[:, 1:])
@@ -83,12 +88,14 @@ def feature_directions(d: int, m: int, seed: int) -> np.ndarray:
 
 
 def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = None,
-                         vocab: Vocabulary | None = None, seed: int = 0, mlp_ratio: int | None = None) -> Transformer:
+                         vocab: Vocabulary | None = None, seed: int = 0, mlp_ratio: int | None = None,
+                         basis: str = "auto") -> Transformer:
     """A 2-layer, 1-head transformer whose weights implement the iteration head for ``task`` up to ``max_len``.
 
-    ``dim`` defaults to :func:`min_exact_width`; smaller widths squeeze the features into random directions and may
-    fail, which :func:`accuracy_by_width` measures.  The MLP ratio defaults to the smallest that holds both lookup
-    tables.
+    ``dim`` defaults to :func:`min_exact_width`, the smallest width at which every feature gets its own orthonormal
+    direction; smaller widths squeeze the features into random directions (``basis``: see
+    :func:`feature_directions`) and may fail, which :func:`accuracy_by_width` measures.  The MLP ratio defaults to
+    the smallest that holds both lookup tables.
     """
     if max_len < 1:
         raise ValueError(f"max_len must be at least 1, got {max_len}")
@@ -107,7 +114,7 @@ def build_iteration_head(task: IterativeTask, max_len: int, dim: int | None = No
     mlp_ratio = mlp_ratio or needed
     model = Transformer(ModelConfig(vocab.size, n_pos, dim, n_layers=2, n_heads=1, mlp_ratio=mlp_ratio, dropout=0.0,
                                     normalize_residual=False))
-    q = feature_directions(dim, lay.size, seed)                        # (d, m): logical feature -> residual direction
+    q = feature_directions(dim, lay.size, seed, basis)                 # (d, m): logical feature -> residual direction
     s = math.sqrt(dim) / C                                     # LayerNorm output ~ s * z for logical content z
     read = lambda name, i=0: q[:, lay.index(name, i)] / s      # reads feature (name, i) off LayerNorm's output
     bias = q[:, lay.index("const")] / (s * C)                  # reads 1 off LayerNorm's output
@@ -175,8 +182,9 @@ def transplant_mlp2(model: Transformer, donor: Transformer) -> Transformer:
 
 
 def accuracy_by_width(task: IterativeTask, max_len: int, widths: list[int], n_per_length: int = 256,
-                      seed: int = 0) -> dict[int, float]:
-    """Worst per-length test accuracy of the construction squeezed into each width (random feature directions)."""
+                      seed: int = 0, basis: str = "auto") -> dict[int, float]:
+    """Worst per-length test accuracy of the construction at each width, its features on ``basis`` directions
+    (``"auto"``: orthonormal where they fit, i.e. from :func:`min_exact_width` up; random below)."""
     data = make_dataset(task, max_len, n_per_length, seed=seed, split="test", vocab=Vocabulary.for_tasks([task]))
-    return {d: min(evaluate(build_iteration_head(task, max_len, d, seed=seed), data, attention=False).accuracy.values())
-            for d in widths}
+    return {d: min(evaluate(build_iteration_head(task, max_len, d, seed=seed, basis=basis), data,
+                            attention=False).accuracy.values()) for d in widths}

@@ -1,5 +1,6 @@
 """The hand-built iteration head: 100% on every task and length, perfect attention patterns, clear errors."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -53,3 +54,17 @@ def test_squeezing_below_the_exact_width_is_measured():
 def test_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_iteration_head(**kwargs)
+
+
+def test_orthonormal_directions_are_what_makes_the_exact_width_work():
+    from ihlib.handcrafted import feature_directions
+    task = polynomial_task()
+    exact = min_exact_width(Vocabulary.for_tasks([task]), 4)
+    assert accuracy_by_width(task, 4, [exact], n_per_length=32)[exact] == 1.0
+    assert accuracy_by_width(task, 4, [exact], n_per_length=32, basis="random")[exact] < 0.9
+    q = feature_directions(exact, exact - 1, seed=0, basis="orthonormal")
+    assert np.allclose(q.T @ q, np.eye(exact - 1), atol=1e-9)
+    with pytest.raises(ValueError, match="orthonormal directions need"):
+        feature_directions(exact - 1, exact - 1, seed=0, basis="orthonormal")
+    with pytest.raises(ValueError, match="basis must be"):
+        feature_directions(10, 3, seed=0, basis="qr")
