@@ -164,17 +164,17 @@ print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, peakines
 
 # %% tags=["hide-input"]
 if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
-    assert rows[:, 2].min() >= 0.85, "the trained layer 2 should pick the hand-built key for nearly every query"
-    assert rows[:, 1].max() <= 0.75, "layer 1 agrees on at most three queries in four"
+    assert rows[:, 2].min() >= 0.9, "the trained layer 2 should pick the hand-built key for nearly every query"
+    assert rows[:, 1].max() <= 0.85, "layer 1 agrees on at most four queries in five"
     print(f"layer 2 agrees on {rows[:, 2].min():.2f} to {rows[:, 2].max():.2f} of its pattern's queries, "
           f"layer 1 on {rows[:, 1].min():.2f} to {rows[:, 1].max():.2f}")
 
 # %% [markdown]
 # **What the comparison shows** (at the `cpu` scale, the run shipped with `ihlib`, seed 0; checked above). In layer 2
-# the two models pick the same key for at least 85% of the pattern's queries at every length shown, and for all of
-# them at most lengths: the trained iteration head is the hand-built one. In layer 1 they agree far less (at most
-# three queries in four): where the construction sends every CoT token to EoI with weight 1, the trained model puts
-# only part of its layer-1 attention on EoI and spreads the rest over earlier tokens. Our reading, not tested here:
+# the two models pick the same key for at least 90% of the pattern's queries at every length shown: the trained
+# iteration head is the hand-built one. In layer 1 they agree less (at most four queries in five): where the
+# construction sends every CoT token to EoI with weight 1, the trained model puts only part of its layer-1 attention
+# on EoI and spreads the rest over earlier tokens. Our reading, not tested here:
 # the layer-1 output only has to tell the MLP where the input ended, and a partial, position-dependent blend of EoI
 # and its neighbours carries that as well as a sharp copy does, so training has no reason to sharpen it.
 #
