@@ -20,6 +20,7 @@ from .engine import Converged, TrainingDiverged
 from .experiments import EXPERIMENTS
 from .metrics import evaluate
 from .presets import RECIPES
+from .cluster import ClusterOptions, submit
 from .results import reproduce, results_dir, ship
 from .rundir import load_run
 from .tasks import IterativeTask, parse_task
@@ -102,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto")
     r.add_argument("--workers", type=_positive(int), default=None,
                    help="CPU processes training runs side by side, one thread each (default: one per core)")
+    r.add_argument("--executor", choices=("process", "local", "slurm"), default="process",
+                   help="process: a process pool on this machine (default); slurm: one Slurm job per cell (its seeds "
+                        "batched on a GPU), submitted with submitit; local: the same jobs as local processes")
+    cluster = r.add_argument_group("cluster jobs (--executor slurm or local)")
+    defaults = ClusterOptions()
+    cluster.add_argument("--partition", help="Slurm partition")
+    cluster.add_argument("--gpus-per-job", type=_positive(int), default=defaults.gpus_per_job)
+    cluster.add_argument("--cpus-per-job", type=_positive(int), default=defaults.cpus_per_job)
+    cluster.add_argument("--timeout-min", type=_positive(int), default=defaults.timeout_min,
+                         help="a job's time limit in minutes; a job cut by it resumes when submitted again")
+    cluster.add_argument("--array-parallelism", type=_positive(int), default=defaults.array_parallelism,
+                         help="how many jobs of an experiment run at once")
+    cluster.add_argument("--logs", default=defaults.logs, help="where submitit keeps each job's output")
     where = r.add_mutually_exclusive_group()
     where.add_argument("--out", help="then export the finished runs here")
     where.add_argument("--ship", action="store_true",
@@ -156,6 +170,12 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
+    if args.executor != "process":
+        options = ClusterOptions(args.partition, args.gpus_per_job, args.cpus_per_job, args.timeout_min,
+                                 args.array_parallelism, args.logs)
+        submit(args.scale, args.experiment, args.executor, options, args.device, args.run)
+        if args.out is None and not args.ship:
+            return
     reproduce(args.scale, args.experiment, args.out, args.ship, args.device, args.workers, args.run)
 
 

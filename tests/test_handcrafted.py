@@ -41,7 +41,7 @@ def test_transplanted_parity_mlp_solves_parity():
 def test_squeezing_below_the_exact_width_is_measured():
     exact = min_exact_width(Vocabulary(), 4)
     acc = accuracy_by_width(parity_task(), 4, [exact, exact - 20], n_per_length=32)
-    assert acc[exact] == 1.0 and 0.0 <= acc[exact - 20] <= 1.0
+    assert acc[exact] == 1.0 and acc[exact - 20] < 0.9
 
 
 @pytest.mark.parametrize("kwargs,message", [

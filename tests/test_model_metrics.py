@@ -68,7 +68,7 @@ def test_evaluate_shapes_and_untrained_model_fails():
     result = evaluate(model, data)
     assert set(result.accuracy) == {1, 2, 3, 4, 5} and set(result.attention) == {1, 2}
     summary = result.summary()
-    assert summary["accuracy"] < 0.2 and 0 <= summary["peakiness_layer2"] <= 1
+    assert summary["accuracy"] < 0.2 and summary["peakiness_layer2"] < 0.2  # near-uniform attention: no head
     assert model.training  # evaluate restores the mode
 
 
