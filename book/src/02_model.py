@@ -160,7 +160,7 @@ if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs,
 # |---|---|---|---|
 # | block | normalises the residual stream before attention | the same (`paper` and `cpu` scales); the textbook pre-LN block in the one-minute `fast` recipe and chapter 4's hand-built head | the `fast` recipe was tuned with pre-LN before we read the authors' code; the hand-built head's construction assumes the residual stream is kept. Measured at L_max 8: the `recipes` experiment, three seeds of each block |
 # | accuracy | exact match of every target after EoI, the whole EoS tail of the padded batch included | the same (`test_accuracy`); `test_accuracy_to_eos` stops at the first EoS | |
-# | L_max | 16 | 16 (`paper` scale); 8 (`cpu` scale) | an epoch at L_max 8 costs a sixth of one at 16 (shorter sequences, half the lengths): minutes per run on a CPU |
+# | L_max | 16 | 16 (`paper` scale); 8 (`cpu` scale) | an epoch at L_max 8 holds about a quarter of the tokens of one at 16 (half the lengths, each about half as long): minutes per run on a CPU |
 # | epochs | 1000 | `paper` emergence: polynomial 300, parity 500; `cpu`: 300, most experiments stopped once converged | hours on a CPU; the paper's curves have risen by then |
 # | attention kernel | PyTorch's fused kernel | the same on a GPU; plain matmuls on a CPU | the same function, faster on a CPU at these lengths; float rounding differs |
 # | precision | float32 | float32 (`paper` scale); the training steps in bf16 autocast at `cpu` scale, evaluation in float32 | bf16 was within the float32 seeds' spread on the paper's recipe at L_max 8, by a rule written before those runs (`recipes`, `benchmarks/recipes_check.py`) |
