@@ -155,22 +155,15 @@ positional_claims
 # %% [markdown]
 # ## Many runs, cheaply
 #
-# Grids like these are many tiny models. On a CPU, `python -m ihlib reproduce` spreads runs over processes (one
-# thread each) with `ihlib.grid.run_grid`, which writes each result as it finishes and resumes an interrupted grid;
-# `benchmarks/grid_speed.py` measured 1.15× to 1.47× over the same 16 runs one after another (target 1.5×, not met):
-# a single run already gains 1.1× to 1.3× from its second thread, which a process grid cannot gain again, and two
-# processes slow each other by about 8%. Early stopping saved 1% to 7% on a d = 32 grid where most runs never
-# converge. With both, all 101 runs behind this book's `cpu` scale (`python -m ihlib reproduce --scale cpu`) retrain
-# in 52 to 57 minutes on two cores, summing the times measured experiment by experiment (chapters 3 and 5 to 7).
-#
-# On a GPU the better move is `ihlib.batched.train_batched`: K seeds as one model with stacked parameters (vmap), equal
-# to K separate runs up to floating-point noise (tested on CPU). On a GPU, `reproduce` and these chapters train the
-# runs that differ only by seed this way (checkpointed at every evaluation, so an interrupted group resumes; each
-# run stops by the same rule as alone). On CPU it gains little (1.08× and 1.16× measured). On a GPU we
-# *estimate* (not measured: no GPU here) that a step of one $d = 64$, $L_{max} = 8$ run is about 3 GFLOP, well under
-# a millisecond of arithmetic, while its hundred-odd kernel launches cost about a millisecond: batching K runs adds
-# arithmetic but no launches, so up to roughly 3–10 seeds should cost about as much as one, less for the paper's
-# larger model.
+# Sweeps like these are many small models. On a CPU, `python -m ihlib reproduce` spreads the runs over processes,
+# one thread each (`ihlib.grid.run_grid`); each run writes its results as it goes, so an interrupted sweep resumes
+# where it stopped. Over the same 16 runs this was 1.15× to 1.47× faster than running them one after another
+# (`benchmarks/grid_speed.py`): a single run already uses a second thread, and two processes slow each other a
+# little. On a GPU, `reproduce` and these chapters train the runs that differ only by seed as one model with
+# stacked parameters (`ihlib.batched.train_batched`, vmap), which gives the same results as separate runs up to
+# floating-point rounding (tested on a CPU, where it gains little: 1.08× and 1.16× measured). We expect it to pay
+# on a GPU, where a step of one small run is mostly kernel-launch overhead that batching shares, but we have not
+# measured it. On a Slurm cluster, `reproduce --executor slurm` submits one job per setting (README).
 
 # %% [markdown]
 # ## What we learned
