@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from .model import ModelConfig, legacy
+from .model import ModelConfig, check_recorded_block
 from .tasks import IterativeTask, TaskMix, parse_task, sequence_length
 
 #: Training precisions: float32, or bfloat16 autocast of the training steps (``engine.autocast``).
@@ -108,10 +108,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """A recorded config (extra keys, such as a record's ``finished``, are ignored); records written before
-        ``normalize_residual`` existed are ``model.legacy`` ones."""
+        """A recorded config (extra keys, such as a record's ``finished``, are ignored; records older than the
+        recorded block are refused: ``model.check_recorded_block``)."""
         known = {f.name for f in fields(cls)}
-        d = d if "normalize_residual" in d else legacy(d)
+        check_recorded_block(d)
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def key(self) -> str:

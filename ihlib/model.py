@@ -25,8 +25,8 @@ class ModelConfig:
     authors' block (``normalize_residual=True``; False gives the textbook pre-LN block).
 
     Frozen positions are drawn like learned ones, from N(0, 1) (PyTorch's ``nn.Embedding`` default, as the authors
-    do), and never trained; ``frozen_pos_std`` draws them from N(0, frozen_pos_std^2) instead (what results recorded
-    before this default used: 1/sqrt(d)).
+    do), and never trained; ``frozen_pos_std`` draws them from N(0, frozen_pos_std^2) instead (an earlier version of
+    this book drew them at 1/sqrt(d), 8x smaller at d = 64).
 
     ``init_std=None`` keeps PyTorch's default initialisation (N(0, 1) embeddings, uniform linear layers); a number
     draws every weight matrix and embedding from N(0, init_std^2) instead (GPT-2 uses 0.02).  We measured the head
@@ -64,8 +64,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        """A recorded config; records written before ``normalize_residual`` existed are :func:`legacy` ones."""
-        return cls(**(d if "normalize_residual" in d else legacy(d)))
+        """A recorded config (:func:`check_recorded_block`)."""
+        check_recorded_block(d)
+        return cls(**d)
 
 
 def use_fused_kernel(device: torch.device) -> bool:
@@ -73,13 +74,13 @@ def use_fused_kernel(device: torch.device) -> bool:
     return device.type != "cpu"
 
 
-def legacy(d: dict) -> dict:
-    """A config dict recorded before ihlib had the authors' block: the pre-LN block, and frozen positions drawn
-    N(0, 1/d) over their ``pos_dim`` (or ``dim``) coordinates."""
-    d = {**d, "normalize_residual": False}
-    if d.get("pos_emb") == "frozen":
-        d["frozen_pos_std"] = 1 / math.sqrt(d.get("pos_dim") or d.get("dim", 128))
-    return d
+def check_recorded_block(d: dict) -> None:
+    """Refuse a config recorded before ihlib recorded its block (``normalize_residual``, ihlib 0.1 of November
+    2026): such runs used the pre-LN block and frozen positions of another scale, which the current defaults would
+    silently misread.  Retrain them."""
+    if "normalize_residual" not in d:
+        raise ValueError("this run was recorded before ihlib recorded its block (normalize_residual) and cannot be "
+                         "read faithfully; retrain it")
 
 
 class Attention(nn.Module):

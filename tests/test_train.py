@@ -51,10 +51,8 @@ def test_bf16_training_is_deterministic_and_differs_from_fp32():
     assert without_time(a.history) != without_time(fp32.history)
 
 
-def test_recorded_configs_without_the_block_field_are_pre_ln_and_the_default_is_the_authors():
-    d = TrainConfig().to_dict()
-    del d["normalize_residual"]
-    assert not TrainConfig.from_dict(d).normalize_residual and TrainConfig().normalize_residual
+def test_the_default_block_is_the_authors_and_precision_is_checked():
+    assert TrainConfig().normalize_residual and TrainConfig.from_dict(TrainConfig().to_dict()).normalize_residual
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(precision="fp8")
 
@@ -64,11 +62,11 @@ def test_a_resumed_run_records_every_revision_that_trained_it():
     assert resumed_revision("abc+def", "def") == "abc+def" and resumed_revision(None, "def") is None
 
 
-def test_legacy_frozen_positions_are_drawn_as_they_were():
-    d = TrainConfig(pos_emb="frozen", dim=64).to_dict()
+def test_a_record_older_than_the_recorded_block_is_refused():
+    d = TrainConfig().to_dict()
     del d["normalize_residual"]
-    legacy = TrainConfig.from_dict(d)
-    assert legacy.frozen_pos_std == 0.125 and TrainConfig(pos_emb="frozen").frozen_pos_std is None
+    with pytest.raises(ValueError, match="recorded before ihlib recorded its block"):
+        TrainConfig.from_dict(d)
 
 
 def test_training_learns_copy():
