@@ -110,8 +110,36 @@ from ihlib import claims
 
 emergence_claims = claims.emergence(emergence)
 if SCALE == "cpu":  # registered for the cpu scale's runs; the text below says which hold
-    claims.check(emergence_claims, misses=())
+    claims.check(emergence_claims, misses=["E3"])
 emergence_claims
+
+# %% [markdown]
+# **What the runs show** (at the `cpu` scale; the table above is checked against this text). Seven of the eight
+# claims hold; one misses.
+#
+# * **Polynomial iteration grows an iteration head** with the paper's recipe at $L_{max} = 8$: in four of five
+#   seeds within 300 epochs (E1, E2), four of them ending at full accuracy (E4), and every seed's layer-2 peakiness
+#   ends at 0.85 or more (E5). Layer 1's peakiness ends between 0.3 and 0.75 on average, as registered (E6), below
+#   the paper's ≈ 0.7 after its 1000 epochs.
+# * **The rise is slower than we expected (E3 misses).** We registered that test accuracy would climb from below 0.3
+#   to 0.9 within 50 epochs, as our paper-scale seed did at $L_{max} = 16$; most seeds took longer (the table gives
+#   each), and they reached 0.9 at different epochs. Some runs also lose accuracy for a few evaluations after their
+#   head has formed, and regain it (the dips in the curves). Why the rise is slower at $L_{max} = 8$ we have not
+#   tested. A hypothesis, from seed 0's per-length curves below: the lengths are learned one after another, so the
+#   average over lengths rises over the time it takes to learn them all.
+# * **Parity is learned later, and its head is less clean** (E7, E8), as in the paper. Its seeds disagree more than
+#   polynomial's, and the next cell checks what we say of them: by the last epoch one seed has a layer-2 peakiness
+#   of 0.85 or more, another solves the task with almost no attention on $x_t$ (peakiness at most 0.2), and another
+#   stays below 0.6 test accuracy. At $L_{max} = 8$ nearly every parity test input is also a training input, so its
+#   accuracy here shows how well a model fits the task, not that it generalises.
+
+# %% tags=["hide-input"]
+if SCALE == "cpu":
+    ends = [(h[-1]["test_accuracy"], h[-1]["peakiness_layer2"]) for h in emergence.histories("parity")]
+    assert any(l2 >= 0.85 for _, l2 in ends) and any(acc >= 0.99 and l2 <= 0.2 for acc, l2 in ends)
+    assert any(acc < 0.6 for acc, _ in ends), ends
+    print("parity, each seed's last evaluation (test accuracy, layer-2 peakiness): "
+          + "; ".join(f"{acc:.2f}, {l2:.2f}" for acc, l2 in ends))
 
 # %% [markdown]
 # ## One run up close
@@ -205,3 +233,13 @@ fast = results("recipes", SCALE, cells=["fast"])
 plot_seeds({"the paper's recipe": emergence.histories("polynomial"), "the fast recipe": fast.histories("fast")},
            KEYS, f"polynomial iteration with CoT, L_max = {cfg.max_len}")
 plt.show()
+
+# %% [markdown]
+# ## What we learned
+#
+# * With the paper's recipe, polynomial iteration is learned together with an iteration head in most seeds: layer 2
+#   comes to look at $x_t$ as accuracy rises, at $L_{max} = 8$ as at the paper's 16.
+# * When it rises, and how fast, varies from seed to seed, and at $L_{max} = 8$ the rise is slower than we expected.
+#   A mean curve hides this: every figure here shows every seed.
+# * The head is a means, not an end: parity admits other solutions, and its seeds find different ones. Chapter 4
+#   builds the clean one by hand.
