@@ -129,13 +129,12 @@ def test_pretrained_runs_are_found_by_name_wherever_results_are_kept(results_roo
 
 def test_a_run_shipped_without_weights_is_fine_tuned_from_its_cached_weights(results_root, monkeypatch, tmp_path):
     import ihlib.results as store
-    results("ablations", "smoke", runs=["polynomial_cot_s0"])
-    cfg = EXPERIMENTS["ablations"].runs("smoke")["polynomial_cot_s0"]
-    cache_dir("ablations", "polynomial_cot_s0", cfg, "smoke").export(tmp_path / "ablations" / "polynomial_cot_s0",
-                                                                     weights=False)
+    results("emergence", "smoke", runs=["polynomial_s0"])
+    cfg = EXPERIMENTS["emergence"].runs("smoke")["polynomial_s0"]
+    cache_dir("emergence", "polynomial_s0", cfg, "smoke").export(tmp_path / "emergence" / "polynomial_s0", weights=False)
     monkeypatch.setattr(store, "shipped_dir", lambda e, r, s: RunDir(tmp_path / e / r))  # shipped: curves only
-    assert finished_run("ablations", "polynomial_cot_s0", "smoke").path == tmp_path / "ablations" / "polynomial_cot_s0"
-    assert finished_run("ablations", "polynomial_cot_s0", "smoke", weights=True).has_weights()
+    assert finished_run("emergence", "polynomial_s0", "smoke").path == tmp_path / "emergence" / "polynomial_s0"
+    assert finished_run("emergence", "polynomial_s0", "smoke", weights=True).has_weights()
     assert len(load_or_train("transfer", "finetune_all_s0", "smoke").history) > 1
 
 
