@@ -4,8 +4,8 @@
 # **What you will see.** The paper's training recipe, run: first at the paper's own scale ($L_{max} = 16$, a few
 # seeds trained on CPUs for this book), against the paper's numbers; then the same recipe at $L_{max} = 8$ over five
 # seeds per task, with the claims we wrote down before training them and whether they hold; one run up close (its
-# attention maps, a stepper through its chain of thought and one through training); parity, where the head is
-# weaker; and the one-minute recipe earlier versions of this book used.
+# attention maps, a stepper through its chain of thought and one through training); parity, whose seeds find
+# different solutions; and the one-minute recipe earlier versions of this book used.
 #
 # **What it costs.** Everything below loads the shipped runs in seconds. Retraining the `cpu` scale's ten runs
 # (`python -m ihlib reproduce --scale cpu --experiment emergence`) takes about 18 minutes per run on one CPU thread
@@ -68,8 +68,8 @@ markdown_table(["run", "acc. @100", "@200", "@250", "last epoch", "acc.", "L1", 
                     "task) are trained so far; the others follow in later releases.")
 
 # %% [markdown]
-# Our seeds do not agree with each other. One polynomial seed reached 0.9 test accuracy before epoch 200, sharply,
-# as the paper's mean curve does; another was still below 0.5 after 300 epochs, with no head. The paper reports
+# Our seeds do not agree with each other. One polynomial seed reached 0.9 test accuracy before epoch 200, as the
+# paper's mean curve does; another was still below 0.5 after 300 epochs, with no head. The paper reports
 # means over seeds, and a mean of 0.9 by epoch 200 allows a minority of seeds that take far longer; with two or three
 # seeds we cannot say whether ours are such a minority or whether our runs differ from the authors'. The check below
 # keeps these sentences true of the shipped runs.
@@ -127,10 +127,11 @@ emergence_claims
 #   head has formed, and regain it (the dips in the curves). Why the rise is slower at $L_{max} = 8$ we have not
 #   tested. A hypothesis, from seed 0's per-length curves below: the lengths are learned one after another, so the
 #   average over lengths rises over the time it takes to learn them all.
-# * **Parity is learned later, and its head is less clean** (E7, E8), as in the paper. Its seeds disagree more than
-#   polynomial's, and the next cell checks what we say of them: by the last epoch one seed has a layer-2 peakiness
-#   of 0.85 or more, another solves the task with almost no attention on $x_t$ (peakiness at most 0.2), and another
-#   stays below 0.6 test accuracy. At $L_{max} = 8$ nearly every parity test input is also a training input, so its
+# * **Parity is learned later, and its head is less clean** (E7, E8), as in the paper, for the median seed. Its seeds
+#   disagree more than polynomial's, and the next cell checks what we say of them: one reached 0.9 test accuracy
+#   before any polynomial seed did; by the last epoch one has a layer-2 peakiness of 0.85 or more, another solves
+#   the task with almost no attention on $x_t$ (peakiness at most 0.2), and another stays below 0.6 test
+#   accuracy. At $L_{max} = 8$ nearly every parity test input is also a training input, so its
 #   accuracy here shows how well a model fits the task, not that it generalises.
 
 # %% tags=["hide-input"]
@@ -138,6 +139,7 @@ if SCALE == "cpu":
     ends = [(h[-1]["test_accuracy"], h[-1]["peakiness_layer2"]) for h in emergence.histories("parity")]
     assert any(l2 >= 0.85 for _, l2 in ends) and any(acc >= 0.99 and l2 <= 0.2 for acc, l2 in ends)
     assert any(acc < 0.6 for acc, _ in ends), ends
+    assert min(map(epoch_to, emergence.histories("parity"))) < min(map(epoch_to, emergence.histories("polynomial")))
     print("parity, each seed's last evaluation (test accuracy, layer-2 peakiness): "
           + "; ".join(f"{acc:.2f}, {l2:.2f}" for acc, l2 in ends))
 
@@ -188,8 +190,9 @@ cot_stepper(poly.model, seq, poly.vocab, "polynomial")
 # %% [markdown]
 # ### Watch the head form
 #
-# The same sequence at one fixed CoT step (the fourth prediction), through the weights kept every 10 epochs of
-# training: layer 2's attention moves onto $x_t$ as test accuracy rises.
+# The same sequence at one fixed CoT step (the fourth prediction), through the weights kept during training (the
+# book ships five snapshots, around the rise; a run retrained here keeps one every 10 epochs): layer 2's attention
+# moves onto $x_t$ as test accuracy rises.
 
 # %%
 from ihlib.viz import training_stepper
@@ -198,13 +201,17 @@ snapshots = {epoch: poly.model_at(epoch) for epoch in sorted(poly.snapshots)}
 training_stepper(snapshots, seq, poly.vocab, step=min(3, cfg.max_len - 1))
 
 # %% [markdown]
-# ## Parity: a weaker head
+# ## Parity: other solutions
 #
 # The paper finds that parity with CoT learns more slowly and that its layer-2 peakiness plateaus near 0.6: parity
 # does not *need* to fetch $x_t$ exactly, because $y_t$ is also the parity of the **count** of ones among
-# $x_1..x_t$, and a head that averages over the inputs can carry that count. For every CoT query of seed 0 we split
-# its layer-2 attention into the share on $x_t$ (the iteration head's target), on the other inputs, and on
-# everything else (task token, EoI, earlier CoT tokens).
+# $x_1..x_t$, and a head that averages over the inputs can carry that count. Our five parity seeds end anywhere
+# between a clean head and none (above). Seed 0, whose weights ship with the book, is one of the clean ones: for
+# every CoT query we split its layer-2 attention into the share on $x_t$ (the iteration head's target), on the other
+# inputs, and on everything else (task token, EoI, earlier CoT tokens), and it puts about as much of it on $x_t$ as
+# polynomial's seed 0 (within 0.1; checked below). The seed that solves parity with almost no attention on $x_t$
+# ships its curves only: `python -m ihlib reproduce --scale cpu --experiment emergence --run parity_s3` retrains it
+# with its weights (about 20 minutes on one CPU thread) to look at its maps.
 
 # %% tags=["hide-input"]
 from ihlib.metrics import attention_shares
@@ -216,6 +223,9 @@ shares = {name: attention_shares(run.model, run.test_data, cfg.max_len) for name
 plot_attention_shares(shares, "Where layer 2 looks (seed 0)",
                       f"share of layer-2 attention of the CoT tokens (L = {cfg.max_len}, test set)")
 plt.show()
+on_key = {name: next(iter(parts.values())) for name, parts in shares.items()}
+if SCALE == "cpu":  # the text above describes the shipped seed 0 of each task
+    assert abs(on_key["parity"] - on_key["polynomial"]) <= 0.1, on_key
 plot_model_attention(parity.model, parity.test_data.of_length(cfg.max_len)[0].cpu(), parity.vocab, "parity:")
 plt.show()
 
