@@ -108,8 +108,9 @@ scratch, full, mlp2 = (methods[m] for m in methods)
 start_peak = {s: mlp2[s][0]["peakiness_layer2"] for s in seeds}
 for s in seeds:
     print(f"seed {s}: head sharpness on parity before fine-tuning {start_peak[s]:.2f}; first epoch >= 0.9: "
-          f"scratch {reach['from scratch'][s]}, all weights {reach['fine-tune all weights'][s]}, "
-          f"layer-2 MLP only {reach['fine-tune layer-2 MLP only'][s]}")
+          + ", ".join(f"{name} {'not within the run' if reach[method][s] is None else reach[method][s]}"
+                      for name, method in [("scratch", "from scratch"), ("all weights", "fine-tune all weights"),
+                                           ("layer-2 MLP only", "fine-tune layer-2 MLP only")]))
 if SCALE == "cpu":
     for s in seeds:
         assert reach["fine-tune all weights"][s] is not None and reach["fine-tune all weights"][s] <= 2
