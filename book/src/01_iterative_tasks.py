@@ -98,7 +98,7 @@ assert data.tokens.shape == (16 * 1024, sequence_length(16))
 # new token is **one** application of $F$ to two tokens the model can see: the previous state (the current token) and
 # the input $x_t$. The hard question becomes *where is $x_t$?*, and the iteration head is the answer.
 #
-# The table counts how many input sequences map to each answer for $L = 4$: without CoT, a model must sort all
+# The line below counts how many input sequences map to each answer for $L = 4$: without CoT, a model must sort all
 # $10^4$ inputs into 11 classes; with CoT each step sees only (state, input) pairs, $11 \times 10$ of them.
 
 # %%
@@ -117,7 +117,9 @@ print(f"no CoT: {len(x4)} inputs -> {len(np.unique(answers))} answers; "
 # models can still be fine-tuned between tasks.
 
 # %%
-from ihlib.tasks import IterativeTask
+import matplotlib.pyplot as plt
+from ihlib.tasks import IterativeTask, make_dataset
+from ihlib.viz import plot_sequence
 
 sum_mod3 = IterativeTask("sum_mod3", inputs=(0, 1, 2), states=(0, 1, 2), step=lambda s, x: (s + x) % 3,
                          initial_state=1)

@@ -64,7 +64,8 @@ plt.show()
 # ## The two patterns of an iteration head
 #
 # Take the CoT token at position $L+t$: it holds $s_{t-1}$ (EoI stands for $s_0$) and must predict
-# $s_t = F(s_{t-1}, x_t)$. It needs $x_t$, at position $t$. The paper's circuit finds it in two steps:
+# $s_t = F(s_{t-1}, x_t)$. It needs $x_t$, at position $t$. The paper's circuit finds it in four steps, two of
+# them attention:
 #
 # 1. **layer 1** attends from every CoT token to EoI at position $L+1$ and copies its position;
 # 2. the layer-1 MLP turns the pair of positions ($L+t$, $L+1$) into $t$;

@@ -182,7 +182,7 @@ if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
 #
 # Every block gets its own directions, so the exact construction needs $d = 3V + 3P + 2$ for a vocabulary of $V$
 # tokens and $P = 2L_{max} + 2$ positions (one more than its features, because LayerNorm removes the mean), and MLPs
-# with $L_{max}(L_{max}+3)/2$ and $|S||X| + |X| + 1$ hidden units. Below that width the features cannot have
+# with $L_{max}(L_{max}+3)/2$ and $|S||X| + |X| + 2$ hidden units. Below that width the features cannot have
 # orthonormal directions and must share: we put them on random, nearly orthogonal directions instead (one random
 # draw, seed 0), at that width and one below, and also at two and four times the exact width, and measure the worst
 # per-length accuracy.
@@ -206,6 +206,8 @@ markdown_table(["L_max", "exact width", "orthonormal, exact width", "random, one
 # %% tags=["hide-input"]
 for lmax, exact, orthonormal, random in table:
     assert orthonormal == 1.0 and random[exact - 1] < 0.9 and random[exact] < 0.9 and random[2 * exact] < 0.9, lmax
+S, X = len(poly_task.states), len(poly_task.inputs)
+assert min_exact_width(vocab, 31) == 242 and mlp_units(poly_task, 8) == (8 * 11 // 2, S * X + X + 2)  # the text
 
 # %% [markdown]
 # **It is the directions, not the width.** At its exact width the construction is perfect with orthonormal
@@ -214,7 +216,7 @@ for lmax, exact, orthonormal, random in table:
 # above). The lookups rely on exact thresholds, and the small overlaps between random directions add up over the
 # many features a token carries. So the construction says nothing about how narrow a model can be. Trained models
 # are far more economical: the paper finds $d \approx 25$ enough up to $L_{max} = 31$, where the construction needs
-# 248 dimensions. A trained model superposes positions in fewer dimensions and reads them with smooth attention,
+# 242 dimensions. A trained model superposes positions in fewer dimensions and reads them with smooth attention,
 # where the construction spends one dimension on every position, three times over.
 #
 # ## The head is task-generic: swap the last MLP
