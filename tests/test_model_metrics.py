@@ -92,10 +92,12 @@ def test_frozen_positions_are_drawn_like_learned_ones_and_never_trained():
     assert 0.95 < float(model.pos_emb.weight.std()) < 1.05  # N(0, 1) like nn.Embedding's learned rows
 
 
-def test_recorded_model_configs_without_the_block_field_are_pre_ln():
+def test_recorded_model_configs_without_the_block_field_are_refused():
     d = ModelConfig(16, 20).to_dict()
+    assert ModelConfig.from_dict(d) == ModelConfig(16, 20) and ModelConfig(16, 20).normalize_residual
     del d["normalize_residual"]
-    assert not ModelConfig.from_dict(d).normalize_residual and ModelConfig(16, 20).normalize_residual
+    with pytest.raises(ValueError, match="retrain it"):
+        ModelConfig.from_dict(d)
 
 
 def test_authors_accuracy_counts_the_whole_eos_tail():
