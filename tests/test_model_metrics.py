@@ -1,6 +1,7 @@
 """Causal masking, attention maps on request, and metrics on hand-made attention maps."""
 
 import numpy as np
+import pytest
 import torch
 
 from ihlib.metrics import attention_stats, evaluate, ideal_attention, reported_lengths
