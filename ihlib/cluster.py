@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .experiments import EXPERIMENTS
-from .results import Result, cache_dir, results_dir, run_config, shipped_dir, train_all
+from .results import cache_dir, cell_of, results_dir, run_config, shipped_dir, train_all
 from .settings import get_scale
 
 
@@ -37,7 +37,7 @@ def cells(experiment: str, scale: str, only: list[str] | None = None) -> list[li
     for name, cfg in EXPERIMENTS[experiment].runs(scale).items():
         if (only and name not in only) or shipped_dir(experiment, name, scale).finished(cfg):
             continue
-        groups.setdefault(Result(name, cfg, []).cell, []).append(name)
+        groups.setdefault(cell_of(name), []).append(name)
     return list(groups.values())
 
 
