@@ -133,15 +133,11 @@ def check(claims: Claims, misses: Sequence[str] = ()) -> Claims:
     return claims
 
 
-def _cell(res: Results, cell: str) -> list[History]:
-    return res.histories(cell)
-
-
 # --- chapter 3: emergence -----------------------------------------------------------------------------------------
 
 def emergence(res: Results) -> Claims:
     """E1-E8 on the ``emergence`` runs (5 seeds per task, never stopped early)."""
-    poly, parity = _cell(res, "polynomial"), _cell(res, "parity")
+    poly, parity = res.histories("polynomial"), res.histories("parity")
     heads = [head_epoch(h) for h in poly]
     rises = [r for r in map(rise, poly) if r is not None]
     poly_09, parity_09 = [epoch_to(h) for h in poly], [epoch_to(h) for h in parity]
@@ -174,8 +170,8 @@ def emergence(res: Results) -> Claims:
 
 def ablations(res: Results) -> Claims:
     """A1-A5 on the ``ablations`` runs (3 seeds per cell)."""
-    nocot, parity = _cell(res, "polynomial_nocot"), _cell(res, "parity_nocot")
-    one, frozen = _cell(res, "polynomial_1layer"), _cell(res, "polynomial_frozenpos")
+    nocot, parity = res.histories("polynomial_nocot"), res.histories("parity_nocot")
+    one, frozen = res.histories("polynomial_1layer"), res.histories("polynomial_frozenpos")
     head = [last(h) >= 0.95 and last(h, "peakiness_layer2") >= 0.85 for h in frozen]
     return Claims([
         per_seed("A1", "polynomial without CoT: accuracy", "<= 0.14", [last(h) for h in nocot],
@@ -193,8 +189,8 @@ def ablations(res: Results) -> Claims:
 
 def weight_decay(res: Results, ablation_runs: Results) -> Claims:
     """WD1-WD3 on the ``weight_decay`` runs, WD2 against the ablations' polynomial without CoT (A2)."""
-    cot, nocot, fast = _cell(res, "decay_cot"), _cell(res, "decay_nocot"), _cell(res, "fast_nocot")
-    paper_nocot = statistics.fmean(memorisation(h) for h in _cell(ablation_runs, "polynomial_nocot"))
+    cot, nocot, fast = res.histories("decay_cot"), res.histories("decay_nocot"), res.histories("fast_nocot")
+    paper_nocot = statistics.fmean(memorisation(h) for h in ablation_runs.histories("polynomial_nocot"))
     decay = [memorisation(h) for h in nocot]
     return Claims([
         per_seed("WD1", "with weight decay, polynomial with CoT: accuracy and L2", ">= 0.95 and >= 0.85",
@@ -231,7 +227,7 @@ def width_length(res: Results, emergence_runs: Results) -> Claims:
     solved = [h for hs in cells.values() for h in hs if last(h) >= 0.95]
     clean = sum(last(h, "peakiness_layer2") >= 0.8 for h in solved)
     smallest = [next((d for d in dims if n_pass(d, n, lambda h: last(h) >= 0.95) >= 2), NEVER) for n in lengths]
-    poly = _cell(emergence_runs, "polynomial")
+    poly = emergence_runs.histories("polynomial")
     poly_solved = [h for h in poly if last(h) >= 0.95]
     poly_clean = sum(last(h, "peakiness_layer2") >= 0.8 for h in poly_solved)
     return Claims([
@@ -252,8 +248,8 @@ def width_length(res: Results, emergence_runs: Results) -> Claims:
 
 def positional(res: Results) -> Claims:
     """P1-P2 on the ``positional`` runs (3 seeds per cell)."""
-    learned16 = [last(h) for h in _cell(res, "learned_p16")]
-    learned4, frozen4 = ([last(h) for h in _cell(res, c)] for c in ("learned_p4", "frozen_p4"))
+    learned16 = [last(h) for h in res.histories("learned_p16")]
+    learned4, frozen4 = ([last(h) for h in res.histories(c)] for c in ("learned_p4", "frozen_p4"))
     gap = statistics.fmean(learned4) - statistics.fmean(frozen4)
     return Claims([
         per_seed("P1", "learned positions on 16 coordinates: accuracy", ">= 0.95", learned16,
@@ -268,20 +264,20 @@ def positional(res: Results) -> Claims:
 
 def data(res: Results, emergence_runs: Results) -> Claims:
     """D1-D4 on the ``data`` runs (3 seeds per cell), against chapter 3's runs."""
-    poly_09 = [epoch_to(h) for h in _cell(emergence_runs, "polynomial")]
-    parity_median = median([epoch_to(h) for h in _cell(emergence_runs, "parity")])
+    poly_09 = [epoch_to(h) for h in emergence_runs.histories("polynomial")]
+    parity_median = median([epoch_to(h) for h in emergence_runs.histories("parity")])
     low, high = min(poly_09) - 50, max(poly_09) + 50
     small = next(c for c in res.cells() if c.startswith("n"))
     mixes = [(f"D{3 + i}", c) for i, c in enumerate(c for c in res.cells() if c.startswith("copy"))]
     return Claims([
         per_seed("D1", "shuffled batches: epoch to 0.9", f"within chapter 3's range +- 50 ({_ep(low)}-{_ep(high)})",
-                 [epoch_to(h) for h in _cell(res, "shuffled")], lambda e: low <= e <= high, 2, 3,
+                 [epoch_to(h) for h in res.histories("shuffled")], lambda e: low <= e <= high, 2, 3,
                  epochs=True),
         per_seed("D2", f"a quarter of the data ({small[1:]} per length): accuracy", ">= 0.9",
-                 [last(h) for h in _cell(res, small)], lambda a: a >= 0.9, 2, 3),
+                 [last(h) for h in res.histories(small)], lambda a: a >= 0.9, 2, 3),
         *(per_seed(id, f"parity with {cell[4:]} % copy: epoch to 0.9 on parity",
                    f"earlier than pure parity's median ({_ep(parity_median)})",
-                   [epoch_to(h, key="test_accuracy_parity") for h in _cell(res, cell)],
+                   [epoch_to(h, key="test_accuracy_parity") for h in res.histories(cell)],
                    lambda e: e < parity_median, 2, 3, epochs=True) for id, cell in mixes),
     ])
 
@@ -290,9 +286,9 @@ def data(res: Results, emergence_runs: Results) -> Claims:
 
 def transfer(res: Results, emergence_runs: Results) -> Claims:
     """T1-T6 on the ``transfer`` runs (5 seeds of fine-tuning, 3 of the rest), against chapter 3's runs."""
-    ft_all, ft_mlp2 = _cell(res, "finetune_all"), _cell(res, "finetune_mlp2")
-    parity_median = median([epoch_to(h) for h in _cell(emergence_runs, "parity")])
-    poly_median = median([epoch_to(h) for h in _cell(emergence_runs, "polynomial")])
+    ft_all, ft_mlp2 = res.histories("finetune_all"), res.histories("finetune_mlp2")
+    parity_median = median([epoch_to(h) for h in emergence_runs.histories("parity")])
+    poly_median = median([epoch_to(h) for h in emergence_runs.histories("polynomial")])
     all_09 = [epoch_to(h) for h in ft_all]
     custom = next(c for c in res.cells() if c.endswith("_all") and c != "finetune_all" and c != "reverse_all")
     return Claims([
@@ -307,7 +303,7 @@ def transfer(res: Results, emergence_runs: Results) -> Claims:
                  epochs=True),
         per_seed("T5", "polynomial from a parity model: epoch to 0.9",
                  f"earlier than chapter 3's polynomial median ({_ep(poly_median)})",
-                 [epoch_to(h) for h in _cell(res, "reverse_all")], lambda e: e < poly_median, 2, 3, epochs=True),
+                 [epoch_to(h) for h in res.histories("reverse_all")], lambda e: e < poly_median, 2, 3, epochs=True),
         per_seed("T6", f"the custom task ({custom[:-4]}), all weights: epoch to 0.9", "<= 10",
-                 [epoch_to(h) for h in _cell(res, custom)], lambda e: e <= 10, 2, 3, epochs=True),
+                 [epoch_to(h) for h in res.histories(custom)], lambda e: e <= 10, 2, 3, epochs=True),
     ])
