@@ -11,7 +11,8 @@ Time is arithmetic divided by a device's sustained rate.  For this project's CPU
 prints each reference run's estimate against its measured time).  For GPUs there is no measurement here (this
 project has none): the rates are a named fraction of the card's peak, plus a fixed cost per optimiser step for
 the hundred-odd kernel launches that dominate models this small.  Both assumptions are stated in
-:data:`GPUS` and printed with every estimate.
+:data:`GPUS` and printed with every estimate.  On a GPU the runs that differ only by seed train as one batched
+model (``ihlib.batched``): the group pays for every seed's arithmetic but for one set of kernel launches per step.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .batched import group_key
 from .config import TrainConfig
 from .engine import evaluates_at
 from .tasks import sequence_length
@@ -86,8 +88,22 @@ class Device:
 
     def seconds(self, cfg: TrainConfig, epochs: int | None = None) -> float:
         """Estimated seconds of ``epochs`` epochs of ``cfg`` (default all), evaluations included."""
-        train, evaluation = run_flops(cfg, epochs)
-        return train / self.rate(cfg) + evaluation / self.eval_rate + steps(cfg, epochs) * self.step_overhead
+        return self.batched_seconds([cfg], epochs)
+
+    def batched_seconds(self, configs: list[TrainConfig], epochs: int | None = None) -> float:
+        """Estimated seconds of ``configs`` (runs of one batched group) trained as one model: every run's
+        arithmetic, one step overhead per step."""
+        train, evaluation = (sum(f) for f in zip(*(run_flops(cfg, epochs) for cfg in configs)))
+        return (train / self.rate(configs[0]) + evaluation / self.eval_rate
+                + steps(configs[0], epochs) * self.step_overhead)
+
+    def grouped_seconds(self, configs: list[TrainConfig]) -> float:
+        """Estimated seconds of ``configs`` trained as ``ihlib.results`` trains them on a GPU: the runs that
+        differ only by seed as one batched group each."""
+        groups: dict[TrainConfig, list[TrainConfig]] = {}
+        for cfg in configs:
+            groups.setdefault(group_key(cfg), []).append(cfg)
+        return sum(self.batched_seconds(group) for group in groups.values())
 
 
 #: This project's machines (2-core AMD EPYC with AVX512-BF16), one PyTorch thread beside a second training
@@ -106,8 +122,10 @@ GPUS = {name: Device(name, {128: {"fp32": 0.05 * fp32, "bf16": 0.05 * half}}, 0.
 
 def describe(configs: list[TrainConfig]) -> str:
     """One line for a reader about to train ``configs``: how many runs, and what they cost by this model (the
-    full epoch budget: runs that stop once converged cost less)."""
+    full epoch budget: runs that stop once converged cost less).  On the GPU the seeds of a setting train as one
+    batched model, as they would there."""
     cpu = sum(THIS_CPU.seconds(cfg) for cfg in configs)
-    t4 = sum(GPUS["T4"].seconds(cfg) for cfg in configs)
+    t4 = GPUS["T4"].grouped_seconds(configs)
     return (f"training {len(configs)} runs: at most about {cpu / 60:.0f} min on one thread of this project's CPUs "
-            f"(measured rates), {t4 / 60:.0f} min on a T4 GPU ({GPUS['T4'].basis}); early stopping can cut both")
+            f"(measured rates), {t4 / 60:.0f} min on a T4 GPU with seeds batched ({GPUS['T4'].basis}); early "
+            f"stopping can cut both")

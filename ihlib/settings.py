@@ -14,11 +14,14 @@ SCALES = ("smoke", "cpu", "paper")
 
 
 def get_scale(scale: str | None = None) -> str:
-    """The experiment scale: ``scale`` if given, else ``$IHLIB_SCALE``, else ``paper`` on a GPU and ``cpu`` otherwise.
+    """The experiment scale: ``scale`` if given, else ``$IHLIB_SCALE``, else ``cpu``, on a GPU too.
 
-    ``smoke`` is for CI (seconds per chapter), ``cpu`` for a laptop (minutes), ``paper`` is the paper's recipe.
+    ``smoke`` is for CI (seconds per chapter).  ``cpu`` is the book's: its results ship, so chapters load them, and
+    retraining a chapter's runs takes hours on a laptop's CPU or, by ``ihlib.cost``'s estimate, 10-30 minutes on a
+    Colab GPU.  ``paper`` is the paper's recipe at full length: hours per run even on a GPU, for a cluster
+    (``python -m ihlib reproduce --executor slurm``); it is never picked by default.
     """
-    scale = scale or os.environ.get("IHLIB_SCALE") or ("paper" if torch.cuda.is_available() else "cpu")
+    scale = scale or os.environ.get("IHLIB_SCALE") or "cpu"
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     return scale
@@ -73,7 +76,8 @@ def notebook_setup(scale: str | None = None) -> str:
         print(f"device: {torch.cuda.get_device_name(device)} (GPU)")
     else:
         print("device: CPU. For a GPU in Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
-    print(f"scale: {scale} (set the environment variable IHLIB_SCALE=smoke|cpu|paper before starting to change it)")
+    print(f"scale: {scale} (to change it, set the environment variable IHLIB_SCALE=smoke|cpu|paper before this "
+          f"cell: os.environ['IHLIB_SCALE'] = 'paper')")
     return scale
 
 

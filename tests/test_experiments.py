@@ -203,3 +203,17 @@ def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
     start = transfer("paper")["finetune_mlp2_s1"]
     assert start.init_from == "run:paper/emergence/polynomial_s1" and start.init_epoch == 200
     assert start.only_mlp2 and start.task == "parity" and start.epochs == 50 and start.normalize_residual
+
+
+def test_the_default_scale_is_the_books_on_a_gpu_too(monkeypatch):
+    import torch
+
+    from ihlib.settings import get_scale
+    monkeypatch.delenv("IHLIB_SCALE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_scale() == "cpu"  # a Colab GPU loads the shipped runs; paper scale is asked for
+    monkeypatch.setenv("IHLIB_SCALE", "paper")
+    assert get_scale() == "paper"
+    monkeypatch.setenv("IHLIB_SCALE", "colab")
+    with pytest.raises(ValueError, match="unknown scale 'colab'"):
+        get_scale()

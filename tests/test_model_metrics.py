@@ -141,3 +141,16 @@ def test_the_cost_model_counts_what_training_does():
     assert THIS_CPU.seconds(replace(paper, precision="bf16")) < THIS_CPU.seconds(paper)
     assert GPUS["A100"].seconds(paper) < GPUS["T4"].seconds(paper) < THIS_CPU.seconds(paper)
     assert describe([paper, paper]).startswith("training 2 runs")
+
+
+def test_a_gpu_estimate_counts_a_batched_groups_launches_once():
+    from dataclasses import replace
+
+    from ihlib.cost import GPUS, steps
+    from ihlib.train import TrainConfig
+    t4, paper = GPUS["T4"], TrainConfig(epochs=10)
+    seeds = [replace(paper, seed=s) for s in range(3)]
+    launches = steps(paper) * t4.step_overhead
+    assert abs(t4.grouped_seconds(seeds) - (3 * t4.seconds(paper) - 2 * launches)) < 1e-6
+    other = replace(paper, dim=64)  # another setting: a group of its own, its launches paid again
+    assert abs(t4.grouped_seconds([*seeds, other]) - t4.grouped_seconds(seeds) - t4.seconds(other)) < 1e-6
