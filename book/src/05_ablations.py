@@ -160,8 +160,37 @@ plot_seeds({f"{kind}, pos_dim {p}": positional.histories(f"{kind}_p{p}")
 plt.show()
 positional_claims = claims.positional(positional) if SCALE != "smoke" else claims.Claims()  # smoke: other cells
 if CLAIMS:
-    claims.check(positional_claims, misses=())
+    claims.check(positional_claims, misses=["P2"])
 positional_claims
+
+# %% [markdown]
+# **What the sweep shows** (at the `cpu` scale; the next cell checks this text against the runs). With positions on
+# 16 of the 64 coordinates, learned and frozen alike, every seed converges well within the budget (P1 holds). With 4
+# coordinates every run is slower, and **P2 misses, the other way round**: the three frozen seeds all end at an
+# accuracy of 0.99 or more (one of them only in its last five evaluations), while only one learned seed does; the other
+# two end at 0.53 and 0.88, and their curves swing from one evaluation to the next. The paper found the opposite at
+# its scale: learned positions succeed from about 23 of 31 coordinates, frozen ones mostly stay at or below 0.4.
+#
+# *A hypothesis, not tested here*: at $L_{max} = 8$ a sequence has at most 19 positions, and 4 random Gaussian
+# coordinates already tell 19 positions apart well enough for layer 2 to find $x_t$; the paper's contrast needs
+# longer sequences, where random codes crowd together. The `paper` scale's `positional` experiment ($L_{max} = 16$,
+# 4 to 64 coordinates) would test it; it takes about 30 runs of an hour or more each, so it has not been run here.
+
+# %% tags=["hide-input"]
+if CLAIMS:
+    ends = {cell: [h[-1]["test_accuracy"] for h in positional.histories(cell)] for cell in positional.cells()}
+    budget = positional.cell("learned_p16")[0].config.epochs
+    assert all(h[-1]["epoch"] < budget for c in ("learned_p16", "frozen_p16") for h in positional.histories(c))
+    slower = [claims.median([claims.epoch_to(h) for h in positional.histories(f"{kind}_p{p}")])
+              for kind in ("learned", "frozen") for p in (4, 16)]
+    assert slower[0] > slower[1] and slower[2] > slower[3]  # 4 coordinates: later to 0.9, for both kinds
+    assert all(a >= 0.99 for a in ends["frozen_p4"]) and sum(a >= 0.99 for a in ends["learned_p4"]) == 1
+    assert sorted(f"{a:.2f}" for a in ends["learned_p4"] if a < 0.99) == ["0.53", "0.88"]
+    every = positional.cell("frozen_p4")[0].config.eval_every
+    assert max(claims.epoch_to(h) for h in positional.histories("frozen_p4")) >= budget - 5 * every
+    for h in positional.histories("learned_p4"):  # the unconverged seeds swing: a jump of >= 0.2 in the second half
+        acc = [row["test_accuracy"] for row in h[len(h) // 2:]]
+        assert acc[-1] >= 0.99 or max(abs(a - b) for a, b in zip(acc, acc[1:])) >= 0.2
 
 # %% [markdown]
 # ## Many runs, cheaply
