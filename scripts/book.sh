@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then build the book: executes every chapter at $IHLIB_SCALE (default: cpu, or paper on a GPU).
+# Set up, then build the book: executes every chapter at $IHLIB_SCALE (default: cpu, with or without a GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -24,7 +24,9 @@ SCALE = ihlib.notebook_setup()
 # | parity | bits | $y_t = x_1 + \dots + x_t \bmod 2$ |
 # | polynomial iteration | $1..10$ | $y_1 = x_1$, $y_t = y_{t-1} x_t + 1 \bmod 11$ |
 #
-# In `ihlib` a task is an `IterativeTask`: an input alphabet, a state set and $F$. `run` is Algorithm 1.
+# We write $y_t$ for the token that records $s_t$. In `ihlib` a task is an `IterativeTask`: an input alphabet, a
+# state set, $F$, a start state $s_0$ and, where needed, a special first step (polynomial iteration uses one for
+# $y_1 = x_1$). Its method `run` is Algorithm 1.
 
 # %%
 import numpy as np
@@ -54,7 +56,8 @@ print("recurrences verified on 2000 sequences of length 16")
 # A model sees one sequence of tokens per example (0-indexed positions):
 #
 # * position 0: a **task token** (one per task, so data mixing tasks says which task each sequence is);
-# * positions $1..L$: the inputs $x_1..x_L$;
+# * positions $1..L$: the inputs $x_1..x_L$ ($L$ ranges from 1 to a maximum $L_{max}$: 16 in the paper, 8 at this
+#   book's default scale);
 # * position $L+1$: **EoI**, the end of input;
 # * with CoT, positions $L+2 .. 2L+1$ hold every state $y_1..y_L$; without CoT only the answer $y_L$ follows;
 # * then **EoS**, and EoS padding up to the batch width ($2L_{max}+3$ with CoT).
