@@ -65,8 +65,95 @@ from ihlib import claims
 
 transfer_claims = claims.transfer(transfer, emergence)
 if CLAIMS:
-    claims.check(transfer_claims, misses=())
+    claims.check(transfer_claims, misses=["T3"])
 transfer_claims
+
+# %% [markdown]
+# **What the runs show** (at the `cpu` scale; the next cell checks this text against the runs). Five of the six
+# claims hold. Fine-tuned with all its weights, every polynomial model reaches 0.9 on parity within 20 epochs, far
+# sooner than parity from scratch (chapter 3's median), and ends with a sharp layer-2 head (T1, T2, T4): the
+# paper's transfer result, at $L_{max} = 8$. One seed reached 0.9 at epoch 19 and had dropped back to 0.89 when its
+# 30 epochs ran out. The transfer also works the other way: parity models fine-tuned on polynomial iteration reach
+# 0.9 well before the polynomial runs from scratch (T5). **T3 misses**: with only the layer-2 MLP trained, no seed
+# reaches 0.9 within 30 epochs (they end between 0.37 and 0.81). The next section asks why.
+
+# %% tags=["hide-input"]
+if CLAIMS:
+    ft_all, ft_mlp2 = transfer.histories("finetune_all"), transfer.histories("finetune_mlp2")
+    dropped = [h for h in ft_all if h[-1]["test_accuracy"] < 0.9]
+    assert len(dropped) == 1 and claims.epoch_to(dropped[0]) == 19 and f"{dropped[0][-1]['test_accuracy']:.2f}" == "0.89"
+    assert dropped[0][-1]["epoch"] == transfer.cell("finetune_all")[0].config.epochs
+    ends = [h[-1]["test_accuracy"] for h in ft_mlp2]
+    assert (f"{min(ends):.2f}", f"{max(ends):.2f}") == ("0.37", "0.81")
+    assert claims.median([claims.epoch_to(h) for h in emergence.histories("parity")]) == 170  # "What we learned"
+
+# %% [markdown]
+# ## Why the layer-2 MLP alone falls short here
+#
+# With only the layer-2 MLP trained, both attention layers stay the polynomial model's: the iteration head can
+# transfer only if it already finds $x_t$ in parity's sequences. Epoch 0 of each run measures that, and since nothing
+# before the last MLP changes, its layer-2 peakiness keeps that value throughout.
+
+# %% tags=["hide-input"]
+from ihlib.presets import SEEDS
+
+mlp2 = transfer.histories("finetune_mlp2")
+own = [h[-1]["peakiness_layer2"] for h in emergence.histories("polynomial")]
+on_parity = [h[0]["peakiness_layer2"] for h in mlp2]
+print(f"layer-2 peakiness of chapter 3's polynomial models, on polynomial: {', '.join(f'{p:.2f}' for p in own)}; "
+      f"on parity: {', '.join(f'{p:.2f}' for p in on_parity)}")
+assert all(abs(row["peakiness_layer2"] - h[0]["peakiness_layer2"]) < 1e-6 for h in mlp2 for row in h)  # frozen
+if CLAIMS:  # "What we learned"
+    assert (f"{min(on_parity):.2f}", f"{max(on_parity):.2f}") == ("0.41", "0.67")
+
+# %% [markdown]
+# Parity's sequences differ from polynomial's in several ways at once: two input values instead of ten; the input 0,
+# which polynomial iteration never has (its inputs are 1..10; 0 appears in its sequences only as a state); states
+# that are only 0 and 1; and its own task token. We probe the head (chapter 3's polynomial models that ship with
+# weights) on polynomial sequences whose inputs are restricted, which separates the first two.
+
+# %%
+from ihlib import IterativeTask, Vocabulary, make_dataset
+from ihlib.metrics import evaluate
+from ihlib.results import load_or_train
+from ihlib.tasks import parity_task, polynomial_task
+from ihlib.viz import markdown_table
+
+
+def polynomial_over(inputs: tuple[int, ...]) -> IterativeTask:
+    """Polynomial iteration over F_11 with only these inputs (the same task token, F and first step)."""
+    return IterativeTask("polynomial", inputs, tuple(range(11)), lambda s, x: (s * x + 1) % 11, first=lambda x: x)
+
+
+probes = {"polynomial, inputs 1..10 (as trained)": polynomial_task(), "polynomial, inputs 1 and 5": polynomial_over((1, 5)),
+          "polynomial, inputs 0 and 1": polynomial_over((0, 1)), "parity (inputs 0 and 1)": parity_task()}
+max_len = emergence.cell("polynomial")[0].config.max_len
+probe_seeds = SEEDS[SCALE]
+peak = {name: [] for name in probes}
+for seed in probe_seeds:
+    model = load_or_train("emergence", f"polynomial_s{seed}", SCALE).model
+    for name, task in probes.items():
+        data = make_dataset(task, max_len, 256, seed=4, split="test", vocab=Vocabulary())
+        peak[name].append(evaluate(model, data).summary()["peakiness_layer2"])
+markdown_table(["test sequences", *(f"seed {s}" for s in probe_seeds)],
+               [[name, *(f"{p:.2f}" for p in values)] for name, values in peak.items()],
+               title="Layer-2 peakiness of chapter 3's polynomial models on probe sequences")
+
+# %% [markdown]
+# **What the probes show** (checked below, for each seed). Two input values are not the problem: with inputs 1 and 5
+# only, the head is as sharp as on the sequences it was trained on. The input 0 is part of it: polynomial sequences
+# with inputs 0 and 1 lower layer-2 peakiness by 0.1 or more, and parity's own sequences lower it further. So the
+# sharpest test of a task-generic head fails at this scale not because parity needs a different circuit (fine-tuning
+# all weights gives a sharp head within a few epochs: T1, T2) but because the trained head does not find inputs it
+# has never seen, where the hand-built one of chapter 4 is blind to what the tokens are. *Our reading, not tested
+# here*: the trained layer 1 blends EoI with its neighbours (chapter 4), so the query that layer 2 builds from it
+# carries the input tokens, and an unseen token moves it.
+
+# %% tags=["hide-input"]
+if CLAIMS:
+    trained, two, zero, parity = peak.values()
+    for k in range(len(probe_seeds)):
+        assert two[k] >= trained[k] - 0.05 and zero[k] <= trained[k] - 0.1 and parity[k] < zero[k], k
 
 # %% [markdown]
 # ## A task of your own
@@ -100,6 +187,33 @@ plot_seeds({method: custom.histories(f"{task.name}_{key}") for method, key in
 plt.show()
 
 # %% [markdown]
+# **The shipped task, the running sum mod 5** (checked in the next cell, which skips the checks once you change
+# the task). Fine-tuning all weights reaches 0.9 within 5 epochs in every seed (T6). From scratch, with the
+# recipe's 300 epochs, two seeds reach 0.9 (at epochs 100 and 230) and the third does not. The layer-2 MLP alone
+# falls short again (it ends between 0.52 and 0.70), as the probes above lead one to expect: the inputs 0..4
+# include the 0 that the polynomial models never saw as an input.
+
+# %% tags=["hide-input"]
+from ihlib.experiments import EXAMPLE_TASK
+
+if CLAIMS and task.to_dict() == EXAMPLE_TASK.to_dict():
+    to_09 = {key: [claims.epoch_to(h) for h in custom.histories(f"{task.name}_{key}")] for key in ("scratch", "all")}
+    assert max(to_09["all"]) <= 5 and sorted(to_09["scratch"]) == [100, 230, float("inf")]
+    ends = [h[-1]["test_accuracy"] for h in custom.histories(f"{task.name}_mlp2")]
+    assert max(claims.epoch_to(h) for h in custom.histories(f"{task.name}_mlp2")) == float("inf")
+    assert (f"{min(ends):.2f}", f"{max(ends):.2f}") == ("0.52", "0.70")
+
+# %% [markdown]
 # ## What we learned
 #
-# *Written once the retrained runs are in: the claims above say what they show.*
+# * A polynomial model's iteration head serves parity: fine-tuned with all its weights, each of five seeds reaches
+#   0.9 within 20 epochs, where parity from scratch takes a median of 170. This is the paper's transfer result,
+#   here at $L_{max} = 8$. It works the other way too (parity to polynomial iteration), and for a task the models
+#   never saw (the running sum mod 5).
+# * The sharpest version fails at this scale: with the attention frozen and only the last MLP trained, no seed
+#   learns parity. The trained head puts most of its weight on $x_t$ for only 41 % to 67 % of parity's queries,
+#   and an input it never saw as one (the token 0) accounts for part of that. The hand-built head of chapter 4,
+#   whose last MLP could be swapped for parity's, finds any token. So "task-generic" holds for the circuit, which
+#   a few epochs of fine-tuning adapt, not for the trained weights as they stand.
+# * All of this is at `cpu` scale (the paper's recipe at $L_{max} = 8$, five seeds of fine-tuning). The paper's own
+#   comparison starts from models at epoch 200 at $L_{max} = 16$; those runs are not shipped yet.
