@@ -17,9 +17,10 @@ def get_scale(scale: str | None = None) -> str:
     """The experiment scale: ``scale`` if given, else ``$IHLIB_SCALE``, else ``cpu``, on a GPU too.
 
     ``smoke`` is for CI (seconds per chapter).  ``cpu`` is the book's: its results ship, so chapters load them, and
-    retraining a chapter's runs takes hours on a laptop's CPU or, by ``ihlib.cost``'s estimate, 10-30 minutes on a
-    Colab GPU.  ``paper`` is the paper's recipe at full length: hours per run even on a GPU, for a cluster
-    (``python -m ihlib reproduce --executor slurm``); it is never picked by default.
+    retraining a chapter's runs takes hours on a laptop's CPU or, by ``ihlib.cost``'s estimate, 40-80 minutes on a
+    Colab T4.  ``paper`` is the paper's recipe at full length: by the same estimate 20-30 minutes per emergence run
+    on a T4 but days of GPU time for chapter 5's sweeps, so it is for a cluster (``python -m ihlib reproduce
+    --executor slurm``); it is never picked by default.
     """
     scale = scale or os.environ.get("IHLIB_SCALE") or "cpu"
     if scale not in SCALES:
@@ -77,7 +78,7 @@ def notebook_setup(scale: str | None = None) -> str:
     else:
         print("device: CPU. For a GPU in Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
     print(f"scale: {scale} (to change it, set the environment variable IHLIB_SCALE=smoke|cpu|paper before this "
-          f"cell: os.environ['IHLIB_SCALE'] = 'paper')")
+          f"cell: import os; os.environ['IHLIB_SCALE'] = 'paper')")
     return scale
 
 

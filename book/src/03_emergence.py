@@ -11,7 +11,7 @@
 # (`python -m ihlib reproduce --scale cpu --experiment emergence`) takes about 18 minutes per run on one CPU thread
 # (300 epochs each). At the `paper` scale (`IHLIB_SCALE=paper`) the chapter trains the runs that are not shipped:
 # about 2 hours (polynomial, 300 epochs) and 3 hours (parity, 500 epochs) per run on one CPU thread here; by our
-# estimate from the arithmetic (1.4 TFLOP per epoch), 10 to 30 minutes per run on a Colab GPU, which we have not
+# estimate from the arithmetic (1.4 TFLOP per epoch), 20 to 30 minutes per run on a Colab GPU, which we have not
 # measured.
 
 # %%

@@ -166,31 +166,40 @@ positional_claims
 # %% [markdown]
 # **What the sweep shows** (at the `cpu` scale; the next cell checks this text against the runs). With positions on
 # 16 of the 64 coordinates, learned and frozen alike, every seed converges well within the budget (P1 holds). With 4
-# coordinates every run is slower, and **P2 misses, the other way round**: the three frozen seeds all end at an
-# accuracy of 0.99 or more (one of them only in its last five evaluations), while only one learned seed does; the other
-# two end at 0.53 and 0.88, and their curves swing from one evaluation to the next. The paper found the opposite at
-# its scale: learned positions succeed from about 23 of 31 coordinates, frozen ones mostly stay at or below 0.4.
+# coordinates every run is slower, and **P2 misses**: frozen positions did at least as well as learned ones. The
+# three frozen seeds all end at an accuracy of 0.99 or more (one of them only in its last three evaluations), while
+# only one learned seed does; the other two end at 0.53 and 0.88, their curves swinging by 0.2 or more from one
+# evaluation to the next, again and again. Counting any evaluation instead of the last, two learned seeds of three
+# reached 0.99 at some point, against all three frozen ones. The paper reports, at its scale, that learned positions
+# succeed from about 23 of 31 positional dimensions while frozen ones mostly stay at or below 0.4 accuracy even
+# after 10,000 epochs.
 #
-# *A hypothesis, not tested here*: at $L_{max} = 8$ a sequence has at most 19 positions, and 4 random Gaussian
-# coordinates already tell 19 positions apart well enough for layer 2 to find $x_t$; the paper's contrast needs
-# longer sequences, where random codes crowd together. The `paper` scale's `positional` experiment ($L_{max} = 16$,
-# 4 to 64 coordinates) would test it; it takes about 30 runs of an hour or more each, so it has not been run here.
+# *Two hypotheses, neither tested here.* (1) At $L_{max} = 8$ the model sees at most 18 positions, and 4 random
+# Gaussian coordinates already tell 18 positions apart well enough for layer 2 to find $x_t$; the paper's contrast
+# would need longer sequences, where random codes crowd together. (2) The `fast` recipe's weight decay of 1.0 pulls
+# learned positions toward zero, while frozen ones are not trained and so not decayed: this alone could make
+# learned positions on few coordinates worse and less stable. The same cells without weight decay (six runs of a
+# few minutes) would test (2); the `paper` scale's `positional` experiment ($L_{max} = 16$, no weight decay)
+# changes both at once, so it could not tell them apart.
 
 # %% tags=["hide-input"]
 if CLAIMS:
     ends = {cell: [h[-1]["test_accuracy"] for h in positional.histories(cell)] for cell in positional.cells()}
     budget = positional.cell("learned_p16")[0].config.epochs
+    every = positional.cell("frozen_p4")[0].config.eval_every
     assert all(h[-1]["epoch"] < budget for c in ("learned_p16", "frozen_p16") for h in positional.histories(c))
-    slower = [claims.median([claims.epoch_to(h) for h in positional.histories(f"{kind}_p{p}")])
-              for kind in ("learned", "frozen") for p in (4, 16)]
-    assert slower[0] > slower[1] and slower[2] > slower[3]  # 4 coordinates: later to 0.9, for both kinds
+    for kind in ("learned", "frozen"):  # 4 coordinates: every run later to 0.9 than any run with 16
+        p4, p16 = ([claims.epoch_to(h) for h in positional.histories(f"{kind}_p{p}")] for p in (4, 16))
+        assert min(p4) > max(p16), kind
     assert all(a >= 0.99 for a in ends["frozen_p4"]) and sum(a >= 0.99 for a in ends["learned_p4"]) == 1
     assert sorted(f"{a:.2f}" for a in ends["learned_p4"] if a < 0.99) == ["0.53", "0.88"]
-    every = positional.cell("frozen_p4")[0].config.eval_every
-    assert max(claims.epoch_to(h) for h in positional.histories("frozen_p4")) >= budget - 5 * every
-    for h in positional.histories("learned_p4"):  # the unconverged seeds swing: a jump of >= 0.2 in the second half
+    assert max(claims.epoch_to(h, 0.99) for h in positional.histories("frozen_p4")) >= budget - 2 * every
+    for h in positional.histories("learned_p4"):  # the unconverged seeds swing: >= 5 jumps of 0.2 in the second half
         acc = [row["test_accuracy"] for row in h[len(h) // 2:]]
-        assert acc[-1] >= 0.99 or max(abs(a - b) for a, b in zip(acc, acc[1:])) >= 0.2
+        assert acc[-1] >= 0.99 or sum(abs(a - b) >= 0.2 for a, b in zip(acc, acc[1:])) >= 5
+    ever = {cell: sum(claims.epoch_to(h, 0.99) < claims.NEVER for h in positional.histories(cell))
+            for cell in ("learned_p4", "frozen_p4")}
+    assert ever == {"learned_p4": 2, "frozen_p4": 3}
 
 # %% [markdown]
 # ## Many runs, cheaply
