@@ -247,16 +247,25 @@ def width_length(res: Results, emergence_runs: Results) -> Claims:
 
 
 def positional(res: Results) -> Claims:
-    """P1-P2 on the ``positional`` runs (3 seeds per cell)."""
+    """P1-P4 on the ``positional`` runs (3 seeds per cell)."""
     learned16 = [last(h) for h in res.histories("learned_p16")]
-    learned4, frozen4 = ([last(h) for h in res.histories(c)] for c in ("learned_p4", "frozen_p4"))
-    gap = statistics.fmean(learned4) - statistics.fmean(frozen4)
+    learned4, frozen4, learned4_wd0, frozen4_wd0 = ([last(h) for h in res.histories(c)] for c in (
+        "learned_p4", "frozen_p4", "learned_p4_nodecay", "frozen_p4_nodecay"))
+    mean = statistics.fmean
+    gap, gap_wd0 = mean(learned4) - mean(frozen4), mean(learned4_wd0) - mean(frozen4_wd0)
+    gain = mean(learned4_wd0) - mean(learned4)
     return Claims([
         per_seed("P1", "learned positions on 16 coordinates: accuracy", ">= 0.95", learned16,
                  lambda a: a >= 0.95, 2, 3),
         overall("P2", "frozen positions on 4 coordinates: accuracy", "below learned 4's mean by >= 0.1",
                 "the 3 of each", f"frozen {_values(frozen4)}, learned {_values(learned4)}: gap {gap:.2f}",
                 gap >= 0.1),
+        overall("P3", "no weight decay: frozen positions on 4 coordinates: accuracy",
+                "below learned 4's (no decay) mean by >= 0.1", "the 3 of each",
+                f"frozen {_values(frozen4_wd0)}, learned {_values(learned4_wd0)}: gap {gap_wd0:.2f}", gap_wd0 >= 0.1),
+        overall("P4", "learned positions on 4 coordinates without weight decay: accuracy",
+                "mean above the decayed cell's by >= 0.1", "the 3 of each",
+                f"without {_values(learned4_wd0)}, with {_values(learned4)}: gain {gain:.2f}", gain >= 0.1),
     ])
 
 

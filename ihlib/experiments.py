@@ -109,8 +109,11 @@ def positional(scale: str) -> dict[str, TrainConfig]:
     the retraining budget); ``ablations``' frozen run is the paper recipe's cell (full width)."""
     base = {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
     dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
-    return _cells({f"{kind}_p{p}": replace(base, pos_dim=p, pos_emb=kind) for kind in ("learned", "frozen")
-                   for p in dims}, scale)
+    cells = {f"{kind}_p{p}": replace(base, pos_dim=p, pos_emb=kind) for kind in ("learned", "frozen") for p in dims}
+    if scale != "paper":  # the paper's recipe has no weight decay: P2's second hypothesis, tested without it
+        cells.update({f"{kind}_p4_nodecay": replace(base, pos_dim=4, pos_emb=kind, weight_decay=0.0)
+                      for kind in ("learned", "frozen")})
+    return _cells(cells, scale)
 
 
 def data(scale: str) -> dict[str, TrainConfig]:

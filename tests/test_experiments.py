@@ -61,7 +61,9 @@ def test_width_length_gives_every_length_the_same_optimiser_steps():
 
 def test_positional_cells():
     runs = positional("cpu")
-    assert len(runs) == 12 and runs["learned_p16_s0"] == replace(FAST_RECIPE, epochs=120, pos_dim=16)
+    assert len(runs) == 18 and runs["learned_p16_s0"] == replace(FAST_RECIPE, epochs=120, pos_dim=16)
+    assert runs["learned_p4_nodecay_s1"] == replace(FAST_RECIPE, epochs=120, pos_dim=4, weight_decay=0.0, seed=1)
+    assert not any("nodecay" in name for name in positional("paper"))  # the paper's recipe has no weight decay
     assert runs["frozen_p4_s2"] == replace(FAST_RECIPE, epochs=120, pos_emb="frozen", pos_dim=4, seed=2)
     assert runs["frozen_p4_s2"].frozen_pos_std is None  # N(0, 1), as the authors draw them
 
@@ -88,7 +90,8 @@ def test_results_train_missing_runs_once_then_load_them(results_root):
     again = results("positional", "smoke")
     assert again == first and (directory.path / "history.csv").stat().st_mtime_ns == stamp
     assert set(first) == set(positional("smoke")) and first["learned_p4_s0"].history == directory.history()
-    assert first.cells() == ["learned_p4", "frozen_p4"] and [r.seed for r in first.cell("frozen_p4")] == [0]
+    assert first.cells() == ["learned_p4", "frozen_p4", "learned_p4_nodecay", "frozen_p4_nodecay"]
+    assert [r.seed for r in first.cell("frozen_p4")] == [0]
 
 
 def test_a_run_stopped_early_is_never_reopened(results_root, monkeypatch):
