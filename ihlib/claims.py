@@ -14,6 +14,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from . import metrics
 from .results import Results
 from .viz import markdown_table
 
@@ -35,15 +36,19 @@ def memorisation(history: History) -> float:
     return last(history, "train_accuracy") - last(history, "test_accuracy")
 
 
+def _or_never(epoch: float | None) -> float:
+    return NEVER if epoch is None else float(epoch)
+
+
 def epoch_to(history: History, level: float = 0.9, key: str = "test_accuracy") -> float:
     """The first evaluated epoch with ``key`` >= ``level``; :data:`NEVER` if none."""
-    return next((float(r["epoch"]) for r in history if r[key] >= level), NEVER)
+    return _or_never(metrics.first_epoch(history, key, level))
 
 
 def head_epoch(history: History) -> float:
-    """The first evaluation with accuracy >= 0.95 and layer-2 peakiness >= 0.9; :data:`NEVER` if none."""
-    return next((float(r["epoch"]) for r in history
-                 if r["test_accuracy"] >= 0.95 and r["peakiness_layer2"] >= 0.9), NEVER)
+    """The first evaluation with accuracy >= 0.95 and layer-2 peakiness >= 0.9 (``metrics.head_epoch``);
+    :data:`NEVER` if none."""
+    return _or_never(metrics.head_epoch(history))
 
 
 def rise(history: History) -> float | None:

@@ -1,8 +1,8 @@
 """The catalogue of the book's experiments: each one's runs (name -> config) at each scale.
 
 Run names are ``<cell>_s<seed>``.  What each ``cpu``-scale claim built on these runs must show, and how many
-seeds must show it, was written before they were trained: ``book/expectations.md``.  Where results are kept, found and trained is ``ihlib.results``; the recipes each
-scale starts from are ``ihlib.presets``.
+seeds must show it, was written before they were trained: ``book/expectations.md``.  Where results are kept,
+found and trained is ``ihlib.results``; the recipes each scale starts from are ``ihlib.presets``.
 """
 
 from __future__ import annotations
@@ -90,6 +90,12 @@ def _equal_steps(cfg: TrainConfig, max_len: int, steps_at: int = 8) -> TrainConf
     return replace(cfg, max_len=max_len, epochs=epochs)
 
 
+def _sweep_base(scale: str) -> TrainConfig:
+    """The recipe of chapter 5's many-run sweeps: at ``cpu`` scale the one-minute ``fast`` recipe for 120 epochs
+    (the paper's would not fit the retraining budget)."""
+    return {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
+
+
 def width_length(scale: str) -> dict[str, TrainConfig]:
     """Chapter 5: polynomial with CoT over widths x lengths, every L_max given the same number of optimiser steps.
 
@@ -98,7 +104,7 @@ def width_length(scale: str) -> dict[str, TrainConfig]:
     paper recipe's cell (d 128, L_max 8)."""
     dims, lengths = {"smoke": ((8, 16), (3, 4)), "cpu": ((8, 16, 32, 64), (4, 6, 8)),
                      "paper": ((8, 16, 32, 64, 128), (8, 16, 24, 32))}[scale]
-    base = {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
+    base = _sweep_base(scale)
     return _cells({f"d{d}_L{n}": replace(_equal_steps(base, n, max(lengths)), dim=d) for d in dims for n in lengths},
                   scale)
 
@@ -107,7 +113,7 @@ def positional(scale: str) -> dict[str, TrainConfig]:
     """Chapter 5: learned or frozen random positions on only the first ``pos_dim`` coordinates (full width is in
     ``ablations``), polynomial with CoT.  ``cpu``: the ``fast`` recipe for 120 epochs (the paper's would not fit
     the retraining budget); ``ablations``' frozen run is the paper recipe's cell (full width)."""
-    base = {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
+    base = _sweep_base(scale)
     dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
     cells = {f"{kind}_p{p}": replace(base, pos_dim=p, pos_emb=kind) for kind in ("learned", "frozen") for p in dims}
     if scale != "paper":  # the paper's recipe has no weight decay: P2's second hypothesis, tested without it

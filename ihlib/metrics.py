@@ -7,7 +7,9 @@ x_{k+1} at position 1+k.  *Peakiness* is the fraction of those weights above 0.5
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -62,6 +64,11 @@ def reported_lengths(max_len: int) -> list[int]:
     return list(range(4, max_len + 1)) if max_len >= 4 else list(range(1, max_len + 1))
 
 
+def first_epoch(history: list[dict], key: str = "test_accuracy", level: float = 0.9) -> int | None:
+    """First evaluated epoch at which ``key`` reaches ``level``; None if it never does."""
+    return next((r["epoch"] for r in history if r[key] >= level), None)
+
+
 def head_epoch(history: list[dict], accuracy: float = 0.95, peakiness: float = 0.9) -> int | None:
     """First evaluated epoch with an iteration head: test accuracy >= ``accuracy`` and layer-2 peakiness >=
     ``peakiness`` (benchmarks/time_to_head.py's criterion); None if the run never has one."""
@@ -99,6 +106,17 @@ class Evaluation:
         return out
 
 
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``model`` in eval mode (no dropout) for the block, then back in the mode it was in, even on an error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) -> Evaluation:
     """Teacher-forced whole-sequence exact match after EoI, per length, and (if asked) the attention statistics.
@@ -110,13 +128,11 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
     no CoT token to attend from: no attention statistics (NaN in the summary).
     """
     attention = attention and data.cot
-    was_training = model.training
-    model.eval()
     accuracy: dict[int, float] = {}
     to_eos: dict[int, float] = {}
     stats: dict[int, dict[int, AttentionStats]] = {}
     n_layers = min(2, len(model.blocks))
-    try:
+    with eval_mode(model):
         for length in range(1, data.max_len + 1):
             seq = data.tokens[data.lengths == length]
             if len(seq) == 0:
@@ -131,8 +147,6 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
                 heads = [attention_stats(maps[layer - 1][:, h].float(), length, layer)
                          for h in range(maps[layer - 1].shape[1])]
                 stats.setdefault(layer, {})[length] = max(heads, key=lambda s: s.peakiness)
-    finally:
-        model.train(was_training)
     return Evaluation(accuracy, to_eos, stats)
 
 
@@ -142,9 +156,8 @@ def attention_shares(model: torch.nn.Module, data: SequenceSet, length: int, lay
     on the pattern's key (layer 2: x_t), on the other inputs x_1..x_L, and elsewhere (task token, EoI, earlier CoT
     tokens).  A distributed solution puts its mass on the inputs without singling out x_t.  Head 0."""
     seqs = data.tokens[data.lengths == length]
-    was_training = model.training
-    _, maps = model.eval()(seqs[:, :-1], return_attention=True)
-    model.train(was_training)
+    with eval_mode(model):
+        _, maps = model(seqs[:, :-1], return_attention=True)
     attn = maps[layer - 1][:, 0].double()
     queries, keys = (torch.as_tensor(i, device=attn.device) for i in pattern_indices(length, layer))
     on_key = attn[:, queries, keys].mean().item()

@@ -130,7 +130,7 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
             if unknown := set(cells) - {cell_of(name) for name in catalogue}:
                 raise ValueError(f"experiment {experiment!r} has no cell {sorted(unknown)[0]!r}")
         configs = {name: run_config(experiment, name, scale) for name in (runs or catalogue)}
-    found = {name: d for name, cfg in configs.items() if (d := finished_run(experiment, name, scale, cfg))}
+    found = _finished(experiment, configs, scale)
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
         _check_may_train(experiment, list(missing), scale)
@@ -145,9 +145,14 @@ def finished_results(experiment: str, scale: str) -> Results:
     """The runs of ``experiment`` at ``scale`` that are finished (shipped or cached), training none: what a chapter
     can show of an experiment whose runs are still training (the paper-scale runs take hours each)."""
     scale = get_scale(scale)
-    found = {name: (cfg, d) for name, cfg in EXPERIMENTS[experiment].runs(scale).items()
-             if (d := finished_run(experiment, name, scale, cfg))}
-    return Results({name: Result(name, cfg, d.history()) for name, (cfg, d) in found.items()})
+    configs = EXPERIMENTS[experiment].runs(scale)
+    found = _finished(experiment, configs, scale)
+    return Results({name: Result(name, configs[name], d.history()) for name, d in found.items()})
+
+
+def _finished(experiment: str, configs: dict[str, TrainConfig], scale: str) -> dict[str, RunDir]:
+    """The run directories (shipped, else cached) of those of ``configs`` that are finished."""
+    return {name: d for name, cfg in configs.items() if (d := finished_run(experiment, name, scale, cfg))}
 
 
 def _check_may_train(experiment: str, runs: list[str], scale: str) -> None:

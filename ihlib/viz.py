@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from matplotlib import animation
 
-from .metrics import ideal_attention, pattern_indices
+from .metrics import eval_mode, ideal_attention, pattern_indices
 from .tasks import EOI, EOS, Vocabulary
 
 #: The widest a figure is drawn, in inches at matplotlib's 100 dpi: the book's output column is 676 px wide (in a
@@ -155,10 +155,8 @@ def plot_ideal_maps(tokens: Sequence[int], vocab: Vocabulary) -> plt.Figure:
 @torch.no_grad()
 def attention_maps(model: torch.nn.Module, tokens: torch.Tensor) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-layer attention of head 0 and the argmax predictions for one sequence (model input = tokens[:-1])."""
-    was_training = model.training
-    model.eval()
-    logits, maps = model(tokens[None, :-1].to(next(model.parameters()).device), return_attention=True)
-    model.train(was_training)
+    with eval_mode(model):
+        logits, maps = model(tokens[None, :-1].to(next(model.parameters()).device), return_attention=True)
     return [m[0, 0].cpu().numpy() for m in maps], logits[0].argmax(-1).cpu().numpy()
 
 
@@ -250,11 +248,6 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence], title: str =
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
     return Markdown((f"**{title}**\n\n" if title else "") + "\n".join(lines) + (f"\n\n*{note}*" if note else ""))
-
-
-def rise_epoch(history: Sequence[dict], key: str, level: float = 0.5) -> int | None:
-    """First evaluated epoch at which ``key`` reaches ``level`` (the middle of a sharp rise), or None."""
-    return next((row["epoch"] for row in history if row[key] >= level), None)
 
 
 @dataclass

@@ -153,13 +153,14 @@ if SCALE == "cpu":
 
 # %% tags=["hide-input"]
 from ihlib.results import load_or_train
-from ihlib.viz import plot_training, rise_epoch
+from ihlib.metrics import first_epoch
+from ihlib.viz import plot_training
 
 poly = load_or_train("emergence", "polynomial_s0", SCALE)
 cfg = poly.config
 h = poly.history
 plot_training(h, f"polynomial iteration with CoT (L_max = {cfg.max_len}, d = {cfg.dim}, seed 0)",
-              rise_epoch(h, "test_accuracy"))
+              first_epoch(h, "test_accuracy", 0.5))
 plt.show()
 
 # %% [markdown]
