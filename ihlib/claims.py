@@ -321,3 +321,66 @@ def transfer(res: Results, emergence_runs: Results) -> Claims:
         per_seed("T6", f"the custom task ({custom[:-4]}), all weights: epoch to 0.9", "<= 10",
                  [epoch_to(h) for h in res.histories(custom)], lambda e: e <= 10, 2, 3, epochs=True),
     ])
+
+
+# --- the paper scale: chapters 3 and 7 ----------------------------------------------------------------------------
+
+def at(history: History, epoch: int, key: str = "test_accuracy") -> float:
+    """``key`` at the last evaluation at or before ``epoch``."""
+    return float([row for row in history if row["epoch"] <= epoch][-1][key])
+
+
+def has_head(history: History, epoch: int) -> bool:
+    """Accuracy >= 0.95 and layer-2 peakiness >= 0.9 at the evaluation of ``epoch`` (what S5-S8 fine-tune from)."""
+    return at(history, epoch) >= 0.95 and at(history, epoch, "peakiness_layer2") >= 0.9
+
+
+def every_one(id: str, statistic: str, threshold: str, seeds: Sequence[int], values: Sequence[float],
+              passes: Callable[[float], bool], epochs: bool = False) -> Claim:
+    """A claim that every listed seed passes, and that there is at least one."""
+    shown = ", ".join(f"s{s}: {_ep(v) if epochs else _fmt(v)}" for s, v in zip(seeds, values)) or "no such seed"
+    n = sum(bool(passes(v)) for v in values)
+    return Claim(id, statistic, threshold, "every such seed, at least one", f"{shown} ({n} of {len(values)} pass)",
+                 bool(values) and n == len(values))
+
+
+def paper_emergence(res: Results) -> Claims:
+    """S1-S4 on the ``paper``-scale ``emergence`` runs (3 seeds per task)."""
+    poly, parity = res.histories("polynomial"), res.histories("parity")
+    mean = statistics.fmean
+    return Claims([
+        per_seed("S1", "polynomial: accuracy at epoch 200", ">= 0.85", [at(h, 200) for h in poly],
+                 lambda a: a >= 0.85, 2, 3),
+        overall("S2", "parity learns more slowly: mean accuracy at epoch 150", "below polynomial's", "the 3 of each",
+                f"parity {mean(at(h, 150) for h in parity):.2f}, polynomial {mean(at(h, 150) for h in poly):.2f}",
+                mean(at(h, 150) for h in parity) < mean(at(h, 150) for h in poly)),
+        overall("S3", "parity: mean accuracy at epoch 250", ">= 0.68", "the 3",
+                f"{mean(at(h, 250) for h in parity):.2f} ({_values([at(h, 250) for h in parity])})",
+                mean(at(h, 250) for h in parity) >= 0.68),
+        overall("S4", "parity's head is less clean: mean L2", "at least 0.1 below polynomial's", "the 3 of each",
+                f"parity {mean(last(h, 'peakiness_layer2') for h in parity):.2f}, "
+                f"polynomial {mean(last(h, 'peakiness_layer2') for h in poly):.2f}",
+                mean(last(h, "peakiness_layer2") for h in parity)
+                <= mean(last(h, "peakiness_layer2") for h in poly) - 0.1),
+    ])
+
+
+def paper_transfer(res: Results, emergence_runs: Results) -> Claims:
+    """S5-S8 on the ``paper``-scale fine-tuning runs, for the seeds whose polynomial model had a head at the epoch
+    they start from (``init_epoch``, 200), against the ``paper``-scale parity runs from scratch."""
+    start = {r.seed: r.history for r in emergence_runs.cell("polynomial")}
+    runs = {cell: {r.seed: r for r in res.cell(cell)} for cell in ("finetune_all", "finetune_mlp2")}
+    seeds = [s for s, r in sorted(runs["finetune_all"].items()) if has_head(start[s], r.config.init_epoch)]
+    ft_all = [runs["finetune_all"][s].history for s in seeds]
+    ft_mlp2 = [runs["finetune_mlp2"][s].history for s in seeds]
+    scratch = statistics.fmean(at(h, 250) for h in emergence_runs.histories("parity"))
+    return Claims([
+        every_one("S5", "parity, all weights fine-tuned from a model with a head: epoch to 0.9", "<= 20", seeds,
+                  [epoch_to(h) for h in ft_all], lambda e: e <= 20, epochs=True),
+        every_one("S6", "the same runs: L2", ">= 0.9", seeds, [last(h, "peakiness_layer2") for h in ft_all],
+                  lambda p: p >= 0.9),
+        every_one("S7", "the same seeds, only the layer-2 MLP: epoch to 0.9", "<= 50", seeds,
+                  [epoch_to(h) for h in ft_mlp2], lambda e: e <= 50, epochs=True),
+        every_one("S8", "the S5 runs at epoch 20: accuracy", f"above parity from scratch at 250 ({scratch:.2f})",
+                  seeds, [at(h, 20) for h in ft_all], lambda a: a > scratch),
+    ])

@@ -57,9 +57,9 @@ def test_check_asserts_what_the_text_says():
     assert table["X2"].measured == "0" and "**misses**" in table._repr_markdown_()
 
 
-def fake_results(experiment: str, make) -> Results:
-    """Every cpu-scale run of ``experiment`` with the history ``make(name, config)``."""
-    runs = EXPERIMENTS[experiment].runs("cpu")
+def fake_results(experiment: str, make, scale: str = "cpu") -> Results:
+    """Every run of ``experiment`` at ``scale`` with the history ``make(name, config)``."""
+    runs = EXPERIMENTS[experiment].runs(scale)
     return Results({name: Result(name, cfg, make(name, cfg)) for name, cfg in runs.items()})
 
 
@@ -73,11 +73,37 @@ def all_claims(make) -> claims.Claims:
                           *claims.transfer(r["transfer"], r["emergence"])])
 
 
+def paper_claims(make) -> claims.Claims:
+    """The paper scale's claims on fake runs, all given the histories of ``make``."""
+    emergence, transfer = (fake_results(name, make, "paper") for name in ("emergence", "transfer"))
+    return claims.Claims([*claims.paper_emergence(emergence), *claims.paper_transfer(transfer, emergence)])
+
+
 def test_the_code_names_exactly_the_pre_registered_claims():
     registered = re.findall(r"^\| ([A-Z]+\d) \|", EXPECTATIONS.read_text(), flags=re.M)
-    assert len(registered) == len(set(registered)) == 35
+    assert len(registered) == len(set(registered)) == 43
     found = [c.id for c in all_claims(lambda name, cfg: history([0.0, 1.0]))]
+    found += [c.id for c in paper_claims(lambda name, cfg: history([0.0, 1.0] * 30, every=10))]
     assert sorted(found) == sorted(registered)
+
+
+def test_paper_claims_on_runs_that_do_what_the_expectations_say():
+    """Fake paper-scale runs: polynomial seed 1 without a head (as measured), the others as the paper reports; the
+    fine-tuning of seed 1 fails and does not count.  Then parity as fast as polynomial: S2 misses."""
+    def expected(name, cfg, parity_rise=20):
+        if cfg.init_from:
+            fast = cfg.seed != 1 and not cfg.only_mlp2
+            return history([0.5, 0.95 if fast else 0.5] + [0.99 if fast or cfg.seed != 1 else 0.5] * 24, every=2)
+        if cfg.task == "polynomial":
+            return history([0.0] * 13 + [0.95 if cfg.seed != 1 else 0.3] * 18,
+                           l2=[0.0] * 13 + [0.95 if cfg.seed != 1 else 0.1] * 18)
+        return history([0.0] * parity_rise + [0.8] * (51 - parity_rise), l2=[0.5] * 51)
+    table = paper_claims(expected)
+    assert [c.id for c in table if not c.holds] == []
+    assert "s0: 2, s2: 2" in table["S5"].measured  # seed 1 had no head at epoch 200: not counted
+    assert [c.id for c in paper_claims(lambda n, c: expected(n, c, parity_rise=10)) if not c.holds] == ["S2"]
+    no_heads = paper_claims(lambda name, cfg: history([0.3] * 51, l2=[0.1] * 51))
+    assert not no_heads["S5"].holds and no_heads["S5"].measured.startswith("no such seed")
 
 
 def test_claims_on_runs_that_do_what_the_expectations_say():
