@@ -471,7 +471,8 @@ def plot_final_values(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequenc
                 ax.bar(i, values.mean(), color="#8ecae6", width=0.6)
                 ax.plot([i] * len(values), values, "ko", ms=4)
         ax.set_xticks(range(len(groups)), list(groups), rotation=90)
-        ax.set(ylim=(0, 1.05), title=KEY_LABELS.get(key, key.replace("_", " ")))
+        label = KEY_LABELS.get(key, key.replace("_", " "))
+        ax.set(ylim=(0, 1.05), title=label.replace(" (", "\n(") if len(keys) > 3 else label)  # narrow panels
     if chance is not None:
         axes[0, 0].axhline(chance, color="crimson", ls="--", lw=1)
         axes[0, 0].text(len(groups) - 0.6, chance + 0.02, "chance", color="crimson", ha="right", fontsize=MIN_FONT)
