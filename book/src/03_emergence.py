@@ -73,8 +73,9 @@ markdown_table(["run", "acc. @100", "@200", "@250", "last epoch", "acc.", "L1", 
 # means over seeds, and a mean of 0.9 by epoch 200 allows a minority of seeds that take far longer; with two or three
 # seeds we cannot say whether ours are such a minority or whether our runs differ from the authors'. The check below
 # keeps these sentences true of the shipped runs. What the third polynomial seed and the three parity seeds should
-# show was written down before they had been trained, with what seeds 0 and 1 had shown (claims S1 to S4 of the
-# [expectations page](expectations.md)); this chapter evaluates those claims once all six runs are in.
+# show was written down before any of them had finished or been looked at, with what seeds 0 and 1 had already
+# shown (claims S1 to S4 of the [expectations page](expectations.md), which says how much that decides); this
+# chapter evaluates those claims once all six runs are in.
 
 # %% tags=["hide-input"]
 from ihlib.claims import epoch_to
