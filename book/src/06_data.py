@@ -84,10 +84,74 @@ from ihlib import claims
 
 data_claims = claims.data(data, emergence)
 if CLAIMS:
-    claims.check(data_claims, misses=())
+    claims.check(data_claims, misses=["D1", "D3", "D4"])
 data_claims
+
+# %% [markdown]
+# **What the runs show** (at the `cpu` scale; the next cell checks this text against the runs). One claim of four
+# holds, and the seeds of every setting disagree with each other.
+#
+# * **Batch order. D1 misses, and not as we feared**: we expected a fresh shuffle to change little, but two of its
+#   three seeds reached 0.9 at epochs 40 and 30, sooner than any of chapter 3's length-ordered seeds (120 to 220),
+#   with a clean head (layer-2 peakiness 0.98 and 1.00). The third never learned the task: it fits its training
+#   set (training accuracy above 0.99) while its test accuracy stays at 0.51, with no head (layer-2 peakiness 0.18).
+# * **Amount of data. D2 holds**: with a quarter of the sequences, two seeds of three reach 0.99, and in fewer
+#   optimiser steps than chapter 3's fastest seed (0.9 after 1,600 and 1,920 steps, against 3,840). The third
+#   memorises instead: training accuracy above 0.99, test accuracy 0.11.
+# * **Copy + parity. D3 and D4 miss**: replacing a quarter or half of the parity sequences with copy sequences did
+#   not make parity come sooner than pure parity's median of epoch 170 (with 25 % copy: epochs 80, 170 and never; with
+#   50 %: 210, 190 and never). The two seeds that never reached 0.9 on parity ended at 0.58 and 0.34 on its test
+#   sequences. Each mixed epoch holds fewer parity sequences than a pure one; measured in parity sequences seen, the
+#   mixes would look better, but that is not what we registered.
+#
+# *Hypotheses, not tested here:* (1) the authors' length order, which ends every epoch on the longest sequences,
+# slows the rise of the head at this scale, and a shuffle speeds it up when it does not lead to memorisation; (2)
+# with fewer distinct training sequences per step (a shuffle breaks the length blocks; a quarter of the data repeats
+# each sequence four times as often), some seeds find memorising easier than the head. Three seeds per setting cannot
+# tell how often each outcome occurs.
+
+# %% tags=["hide-input"]
+if CLAIMS:
+    def span(values, form=".2f"):
+        return f"{min(values):{form}}-{max(values):{form}}"
+
+    poly = emergence.histories("polynomial")
+    assert span([claims.epoch_to(h) for h in poly], "g") == "120-220"
+    by_outcome = {}
+    for cell in ("shuffled", small):
+        runs = data.histories(cell)
+        learned = [h for h in runs if claims.epoch_to(h) < claims.NEVER]
+        memorised = [h for h in runs if claims.epoch_to(h) == claims.NEVER]
+        assert len(learned) == 2 and len(memorised) == 1, cell
+        assert memorised[0][-1]["train_accuracy"] > 0.99, cell
+        by_outcome[cell] = learned, memorised[0]
+    learned, stuck = by_outcome["shuffled"]
+    assert sorted(claims.epoch_to(h) for h in learned) == [30, 40]
+    assert sorted(f"{h[-1]['peakiness_layer2']:.2f}" for h in learned) == ["0.98", "1.00"]
+    assert f"{stuck[-1]['test_accuracy']:.2f}" == "0.51" and f"{stuck[-1]['peakiness_layer2']:.2f}" == "0.18"
+    learned, stuck = by_outcome[small]
+    assert all(h[-1]["test_accuracy"] >= 0.99 for h in learned) and f"{stuck[-1]['test_accuracy']:.2f}" == "0.11"
+    def step_09(h):
+        return next(r["step"] for r in h if r["test_accuracy"] >= 0.9)
+
+    assert sorted(step_09(h) for h in learned) == [1600, 1920] and min(map(step_09, poly)) == 3840
+    parity_09 = {c: [claims.epoch_to(h, key="test_accuracy_parity") for h in data.histories(c)]
+                 for c in ("copy25", "copy50")}
+    assert claims.median([claims.epoch_to(h) for h in emergence.histories("parity")]) == 170
+    assert sorted(parity_09["copy25"]) == [80, 170, claims.NEVER]
+    assert sorted(parity_09["copy50"]) == [190, 210, claims.NEVER]
+    ends = sorted(f"{h[-1]['test_accuracy_parity']:.2f}" for c in ("copy25", "copy50") for h in data.histories(c)
+                  if claims.epoch_to(h, key="test_accuracy_parity") == claims.NEVER)
+    assert ends == ["0.34", "0.58"]
+    assert sum(claims.head_epoch(h) < claims.NEVER for h in poly) == 4  # What we learned
+    assert 3 * max(claims.epoch_to(h) for h in by_outcome["shuffled"][0]) <= min(claims.epoch_to(h) for h in poly)
 
 # %% [markdown]
 # ## What we learned
 #
-# *Written once the retrained runs are in: the claims above say what they show.*
+# * At the `cpu` scale, which data the model sees changes *whether* it learns the task, not only how soon: in each
+#   of the shuffled and the quarter-data settings, one seed of three memorised its training set instead of growing
+#   the head, where chapter 3's length-ordered full-data runs grew it in four seeds of five.
+# * When a shuffled run did grow the head, it grew it three to four times sooner than any length-ordered run: the
+#   order of the authors' loader, which the paper does not discuss, matters here.
+# * Copy sequences did not teach parity's head faster in these runs.
