@@ -91,7 +91,7 @@ data_claims
 # **What the runs show** (at the `cpu` scale; the next cell checks this text against the runs). One claim of four
 # holds, and the seeds of every setting disagree with each other.
 #
-# * **Batch order. D1 misses, and not as we feared**: we expected a fresh shuffle to change little, but two of its
+# * **Batch order. D1 misses, in a way we did not expect**: we expected a fresh shuffle to change little, but two of its
 #   three seeds reached 0.9 at epochs 40 and 30, sooner than any of chapter 3's length-ordered seeds (120 to 220),
 #   with a clean head (layer-2 peakiness 0.98 and 1.00). The third never learned the task: it fits its training
 #   set (training accuracy above 0.99) while its test accuracy stays at 0.51, with no head (layer-2 peakiness 0.18).
@@ -153,5 +153,5 @@ if CLAIMS:
 #   of the shuffled and the quarter-data settings, one seed of three memorised its training set instead of growing
 #   the head, where chapter 3's length-ordered full-data runs grew it in four seeds of five.
 # * When a shuffled run did grow the head, it grew it three to four times sooner than any length-ordered run: the
-#   order of the authors' loader, which the paper does not discuss, matters here.
+#   order of the authors' loader, a detail of their code, matters here.
 # * Copy sequences did not teach parity's head faster in these runs.
