@@ -12,9 +12,6 @@ from ihlib.results import shipped_dir
 
 #: Experiments whose runs are still training (over several sessions): only the runs shipped so far are checked.
 IN_PROGRESS = {("paper", "emergence")}
-#: The cpu scale's experiments being retrained with the paper's recipe (branch ``cpu-paper-recipe``, merged into
-#: ``main`` once every one of them has shipped): none of their runs ships yet.
-RETRAINING: set[tuple[str, str]] = set()
 SCALES = ("cpu", "paper")
 
 
@@ -23,7 +20,7 @@ def shipped_runs(weights: bool) -> list[tuple[str, str, str]]:
     out = []
     for scale in SCALES:
         for name, exp in EXPERIMENTS.items():
-            if (scale == "paper" and (scale, name) not in IN_PROGRESS) or (scale, name) in RETRAINING:
+            if scale == "paper" and (scale, name) not in IN_PROGRESS:
                 continue
             for run, cfg in exp.runs(scale).items():
                 if exp.ship_weights(scale, cfg) == weights and ((scale, name) not in IN_PROGRESS
