@@ -43,7 +43,7 @@ emergence = results("emergence", SCALE)
 import matplotlib.pyplot as plt
 from ihlib.viz import plot_seeds
 
-plot_seeds({"length order (the authors', chapter 3)": emergence.histories("polynomial"),
+plot_seeds({"length order (chapter 3)": emergence.histories("polynomial"),
             "shuffled each epoch": data.histories("shuffled")},
            ("test_accuracy", "peakiness_layer2"), "Polynomial iteration with CoT: batch order")
 plt.show()
