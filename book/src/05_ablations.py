@@ -95,9 +95,7 @@ ablation_claims
 if CLAIMS:
     nocot, parity = ablations.histories("polynomial_nocot"), ablations.histories("parity_nocot")
 
-    def span(values, form=".2f"):
-        return f"{min(values):{form}}-{max(values):{form}}"
-
+    span = claims.span
     assert span([h[-1]["test_accuracy"] for h in nocot]) == "0.09-0.10"
     assert span([h[-1]["train_accuracy"] for h in nocot]) == "0.80-0.95"
     assert all(h[-1]["train_accuracy"] > h[-2]["train_accuracy"] for h in nocot)  # still climbing

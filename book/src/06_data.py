@@ -112,9 +112,7 @@ data_claims
 
 # %% tags=["hide-input"]
 if CLAIMS:
-    def span(values, form=".2f"):
-        return f"{min(values):{form}}-{max(values):{form}}"
-
+    span = claims.span
     poly = emergence.histories("polynomial")
     assert span([claims.epoch_to(h) for h in poly], "g") == "120-220"
     by_outcome = {}
