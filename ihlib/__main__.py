@@ -23,6 +23,7 @@ from .presets import RECIPES
 from .cluster import ClusterOptions, submit
 from .results import reproduce, results_dir, ship
 from .rundir import load_run
+from .settings import SCALES
 from .tasks import IterativeTask, parse_task
 from .train import train
 
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Train every run of the named experiments (all by default) at SCALE into "
                                    "$IHLIB_RESULTS/SCALE (default ~/.cache/ihlib/SCALE), where the chapters find "
                                    "them. Finished runs are never retrained.")
-    r.add_argument("--scale", choices=("smoke", "cpu", "paper"), required=True)
+    r.add_argument("--scale", choices=SCALES, required=True)
     r.add_argument("--experiment", action="append", choices=list(EXPERIMENTS),
                    help="experiment to train (repeatable; default: all)")
     r.add_argument("--run", action="append", metavar="NAME",

@@ -20,8 +20,9 @@ def emergence(scale: str) -> dict[str, TrainConfig]:
     (runs named ``<task>_s<seed>``).
 
     ``cpu``: five seeds per task (claims about rates), 300 epochs, seed 0 keeping its weights every 10 epochs for
-    the training stepper.  ``paper``: three seeds, polynomial for 300 epochs and parity for 500 (the paper trains
-    1000; its curves have settled by then), weights kept every 20 epochs.  ``smoke``: seed 0, a few snapshots.
+    the training stepper (``colab``: that seed 0 alone).  ``paper``: three seeds, polynomial for 300 epochs and
+    parity for 500 (the paper trains 1000; its curves have settled by then), weights kept every 20 epochs.
+    ``smoke``: seed 0, a few snapshots.
     """
     runs = {}
     for task in ("polynomial", "parity"):
@@ -31,7 +32,7 @@ def emergence(scale: str) -> dict[str, TrainConfig]:
                 cfg = replace(PAPER, epochs=epochs, snapshot_epochs=tuple(range(0, epochs + 1, 20)))
             else:
                 cfg = _base(scale)
-                every = 10 if scale == "cpu" else cfg.eval_every
+                every = cfg.eval_every if scale == "smoke" else 10
                 cfg = replace(cfg, snapshot_epochs=tuple(range(0, cfg.epochs + 1, every)) if seed == 0 else ())
             runs[f"{task}_s{seed}"] = replace(cfg, task=task, seed=seed)
     return runs
@@ -40,8 +41,9 @@ def emergence(scale: str) -> dict[str, TrainConfig]:
 def recipes(scale: str) -> dict[str, TrainConfig]:
     """Chapters 2-3: the authors' block against the pre-LN block (the paper's recipe at L_max 8, 3 seeds), and
     bfloat16 against float32 training (that recipe, 2 seeds; the ``fast`` recipe, 5 seeds).  The same runs at every
-    scale but ``smoke``: they answer questions about the cpu-scale recipes."""
-    paper, fast, seeds = (SMOKE, SMOKE, (0,)) if scale == "smoke" else (PAPER_L8, FAST_RECIPE, (0, 1, 2, 3, 4))
+    scale but ``smoke`` and ``colab`` (seed 0 only): they answer questions about the cpu-scale recipes."""
+    paper, fast = (SMOKE, SMOKE) if scale == "smoke" else (PAPER_L8, FAST_RECIPE)
+    seeds = (0,) if scale in ("smoke", "colab") else (0, 1, 2, 3, 4)
     runs = {}
     for seed in seeds:
         runs[f"fast_s{seed}"] = replace(fast, seed=seed)
@@ -93,7 +95,8 @@ def _equal_steps(cfg: TrainConfig, max_len: int, steps_at: int = 8) -> TrainConf
 def _sweep_base(scale: str) -> TrainConfig:
     """The recipe of chapter 5's many-run sweeps: at ``cpu`` scale the one-minute ``fast`` recipe for 120 epochs
     (the paper's would not fit the retraining budget)."""
-    return {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[scale]
+    fast = replace(FAST_RECIPE, epochs=120)
+    return {"smoke": SMOKE, "colab": fast, "cpu": fast, "paper": PAPER}[scale]
 
 
 def width_length(scale: str) -> dict[str, TrainConfig]:
@@ -102,7 +105,8 @@ def width_length(scale: str) -> dict[str, TrainConfig]:
     ``cpu``: the one-minute ``fast`` recipe (the paper's would not fit the retraining budget), 120 epochs at L_max 8
     (3,840 steps; twice the recipe's, so that runs have stopped moving or converged); chapter 3's runs are the
     paper recipe's cell (d 128, L_max 8)."""
-    dims, lengths = {"smoke": ((8, 16), (3, 4)), "cpu": ((8, 16, 32, 64), (4, 6, 8)),
+    cpu = ((8, 16, 32, 64), (4, 6, 8))
+    dims, lengths = {"smoke": ((8, 16), (3, 4)), "colab": cpu, "cpu": cpu,
                      "paper": ((8, 16, 32, 64, 128), (8, 16, 24, 32))}[scale]
     base = _sweep_base(scale)
     return _cells({f"d{d}_L{n}": replace(_equal_steps(base, n, max(lengths)), dim=d) for d in dims for n in lengths},
@@ -114,7 +118,7 @@ def positional(scale: str) -> dict[str, TrainConfig]:
     ``ablations``), polynomial with CoT.  ``cpu``: the ``fast`` recipe for 120 epochs (the paper's would not fit
     the retraining budget); ``ablations``' frozen run is the paper recipe's cell (full width)."""
     base = _sweep_base(scale)
-    dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
+    dims = {"smoke": (4,), "colab": (4, 16), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
     cells = {f"{kind}_p{p}": replace(base, pos_dim=p, pos_emb=kind) for kind in ("learned", "frozen") for p in dims}
     if scale != "paper":  # the paper's recipe has no weight decay: P2's second hypothesis, tested without it
         cells.update({f"{kind}_p4_nodecay": replace(base, pos_dim=4, pos_emb=kind, weight_decay=0.0)
@@ -146,7 +150,7 @@ def pretrained(scale: str, seed: int, task: str = "polynomial") -> str:
 
 
 def _finetune(scale: str) -> TrainConfig:
-    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "cpu": 30, "paper": 50}[scale])
+    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "colab": 30, "cpu": 30, "paper": 50}[scale])
 
 
 #: The custom task of chapter 7 when ``reproduce`` trains it: a running sum mod 5 (parity is the running sum mod 2).

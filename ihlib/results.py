@@ -123,13 +123,7 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
     ``configs``: name -> config of runs not in the catalogue, e.g. ``experiments.custom_transfer``): shipped or
     cached, the missing ones trained now (over processes on a CPU, seeds batched on a GPU)."""
     scale = get_scale(scale)
-    if configs is None:
-        catalogue = EXPERIMENTS[experiment].runs(scale)
-        if cells is not None:
-            runs = [name for name in catalogue if cell_of(name) in cells]
-            if unknown := set(cells) - {cell_of(name) for name in catalogue}:
-                raise ValueError(f"experiment {experiment!r} has no cell {sorted(unknown)[0]!r}")
-        configs = {name: run_config(experiment, name, scale) for name in (runs or catalogue)}
+    configs = configs if configs is not None else _select(experiment, scale, cells, runs)
     found = _finished(experiment, configs, scale)
     missing = {name: cfg for name, cfg in configs.items() if name not in found}
     if missing:
@@ -139,6 +133,30 @@ def results(experiment: str, scale: str | None = None, cells: list[str] | None =
                                if not shipped_dir(experiment, name, scale).finished(cfg)}, scale, device, workers=workers)
         found.update({name: cache_dir(experiment, name, cfg, scale) for name, cfg in missing.items()})
     return Results({name: Result(name, cfg, found[name].history()) for name, cfg in configs.items()})
+
+
+def _select(experiment: str, scale: str, cells: list[str] | None, runs: list[str] | None) -> dict[str, TrainConfig]:
+    """Name -> config of the catalogue's runs of ``experiment`` (all, those of ``cells``, or ``runs`` by name)."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
+    catalogue = EXPERIMENTS[experiment].runs(scale)
+    if cells is not None:
+        runs = [name for name in catalogue if cell_of(name) in cells]
+        if unknown := set(cells) - {cell_of(name) for name in catalogue}:
+            raise ValueError(f"experiment {experiment!r} has no cell {sorted(unknown)[0]!r}")
+    return {name: run_config(experiment, name, scale) for name in (runs or catalogue)}
+
+
+def plan(experiment: str, scale: str | None = None, cells: list[str] | None = None,
+         runs: list[str] | None = None) -> str:
+    """One line a chapter prints before it asks for runs (arguments as :func:`results`): how many are shipped or
+    cached, and how many would be trained now, at what estimated cost (``ihlib.cost``)."""
+    scale = get_scale(scale)
+    configs = _select(experiment, scale, cells, runs)
+    found = _finished(experiment, configs, scale)
+    todo = [cfg for name, cfg in configs.items() if name not in found]
+    head = f"{scale}/{experiment}: {len(found)} of {len(configs)} runs shipped or cached"
+    return f"{head}; {describe(todo)}" if todo else f"{head}: nothing to train"
 
 
 def finished_results(experiment: str, scale: str) -> Results:

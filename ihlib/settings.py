@@ -10,19 +10,20 @@ import random
 import numpy as np
 import torch
 
-SCALES = ("smoke", "cpu", "paper")
+SCALES = ("smoke", "colab", "cpu", "paper")
 
 
 def get_scale(scale: str | None = None) -> str:
-    """The experiment scale: ``scale`` if given, else ``$IHLIB_SCALE``, else ``cpu``, on a GPU too.
+    """The experiment scale: ``scale`` if given, else ``$IHLIB_SCALE``, else ``colab`` on a GPU and ``cpu`` without.
 
     ``smoke`` is for CI (seconds per chapter).  ``cpu`` is the book's: its results ship, so chapters load them, and
-    retraining a chapter's runs takes hours on a laptop's CPU or, by ``ihlib.cost``'s estimate, 40-80 minutes on a
-    Colab T4.  ``paper`` is the paper's recipe at full length: by the same estimate 20-30 minutes per emergence run
-    on a T4 but days of GPU time for chapter 5's sweeps, so it is for a cluster (``python -m ihlib reproduce
-    --executor slurm``); it is never picked by default.
+    retraining a chapter's runs takes hours on a laptop's CPU.  ``colab`` retrains, on a GPU, seed 0 of each of the
+    ``cpu`` scale's settings (in float32): by ``ihlib.cost``'s estimate 5-40 minutes per chapter on a Colab T4, and
+    the chapters print their own estimate before training.  ``paper`` is the paper's recipe at full length: by the
+    same estimate 20-30 minutes per emergence run on a T4 but days of GPU time for chapter 5's sweeps, so it is for
+    a cluster (``python -m ihlib reproduce --executor slurm``); it is never picked by default.
     """
-    scale = scale or os.environ.get("IHLIB_SCALE") or "cpu"
+    scale = scale or os.environ.get("IHLIB_SCALE") or ("colab" if torch.cuda.is_available() else "cpu")
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
     return scale
@@ -69,16 +70,28 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+#: What each scale means for a reader running a chapter (``notebook_setup`` prints it).
+SCALE_NOTES = {
+    "smoke": "the smallest runs, trained in seconds: they exercise the code, and the figures are not the text's",
+    "colab": "this chapter retrains seed 0 of every setting of the cpu scale on this device (the estimate is printed "
+             "before training); the text and its checked claims describe the cpu scale's shipped runs, which "
+             "IHLIB_SCALE=cpu loads instead of training",
+    "cpu": "the book's scale: the chapter loads its shipped runs and checks the text's claims against them",
+    "paper": "the paper's recipe at L_max 16: runs neither shipped nor cached are trained (hours each on a CPU)",
+}
+
+
 def notebook_setup(scale: str | None = None) -> str:
-    """Print the device and scale a chapter will use, with how to change them; return the scale."""
+    """Print the device and scale a chapter will use, what the scale means, and how to change it; return the scale."""
     scale = get_scale(scale)
     device = resolve_device("auto")
     if device.type == "cuda":
         print(f"device: {torch.cuda.get_device_name(device)} (GPU)")
     else:
         print("device: CPU. For a GPU in Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
-    print(f"scale: {scale} (to change it, set the environment variable IHLIB_SCALE=smoke|cpu|paper before this "
-          f"cell: import os; os.environ['IHLIB_SCALE'] = 'paper')")
+    print(f"scale: {scale}: {SCALE_NOTES[scale]}.")
+    print(f"To change it, set IHLIB_SCALE ({'|'.join(SCALES)}) before this cell: "
+          f"import os; os.environ['IHLIB_SCALE'] = 'cpu'")
     return scale
 
 

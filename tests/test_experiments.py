@@ -208,15 +208,41 @@ def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
     assert start.only_mlp2 and start.task == "parity" and start.epochs == 50 and start.normalize_residual
 
 
-def test_the_default_scale_is_the_books_on_a_gpu_too(monkeypatch):
+def test_a_gpu_defaults_to_the_colab_scale_and_a_cpu_to_the_books(monkeypatch):
     import torch
 
     from ihlib.settings import get_scale
     monkeypatch.delenv("IHLIB_SCALE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert get_scale() == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_scale() == "cpu"  # a Colab GPU loads the shipped runs; paper scale is asked for
-    monkeypatch.setenv("IHLIB_SCALE", "paper")
-    assert get_scale() == "paper"
-    monkeypatch.setenv("IHLIB_SCALE", "colab")
-    with pytest.raises(ValueError, match="unknown scale 'colab'"):
+    assert get_scale() == "colab"
+    monkeypatch.setenv("IHLIB_SCALE", "cpu")  # a reader who wants the shipped runs on a GPU
+    assert get_scale() == "cpu"
+    monkeypatch.setenv("IHLIB_SCALE", "laptop")
+    with pytest.raises(ValueError, match="unknown scale 'laptop'"):
         get_scale()
+
+
+def test_the_colab_scale_is_seed_0_of_every_cpu_setting_in_float32():
+    for name, experiment in EXPERIMENTS.items():
+        cpu, colab = experiment.runs("cpu"), experiment.runs("colab")
+        assert set(colab) == {run for run in cpu if run.endswith("_s0")}, name
+        for run, cfg in colab.items():
+            expected = cpu[run]
+            if expected.precision == "bf16" and "bf16" not in run:  # the cpu recipe's bf16; recipes' bf16 cells stay
+                expected = replace(expected, precision="fp32")
+            if expected.init_from:
+                expected = replace(expected, init_from=expected.init_from.replace("run:cpu/", "run:colab/"))
+            assert cfg == expected, (name, run)
+
+
+def test_a_plan_counts_what_is_found_and_prices_what_is_not(results_root):
+    from ihlib.results import plan
+    assert plan("emergence", "smoke").startswith("smoke/emergence: 0 of 2 runs shipped or cached; training 2 runs:")
+    assert "T4" in plan("emergence", "smoke", runs=["parity_s0"])
+    results("emergence", "smoke", runs=["polynomial_s0"])
+    assert plan("emergence", "smoke", cells=["polynomial"]) == \
+        "smoke/emergence: 1 of 1 runs shipped or cached: nothing to train"
+    with pytest.raises(ValueError, match="unknown experiment 'nope'"):
+        plan("nope", "smoke")

@@ -128,10 +128,11 @@ for layer in (1, 2):
 
 # %%
 from ihlib.metrics import head_epoch
-from ihlib.results import results
+from ihlib.results import plan, results
 from ihlib.viz import markdown_table, plot_seeds
 
 blocks = {"authors' block": "paper_L8", "pre-LN block": "paper_L8_preln"}
+print(plan("recipes", SCALE, cells=list(blocks.values())))
 found = results("recipes", SCALE, cells=list(blocks.values()))
 groups = {label: found.histories(cell) for label, cell in blocks.items()}
 seeds = [r.seed for r in found.cell("paper_L8")]

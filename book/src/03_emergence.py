@@ -98,6 +98,9 @@ if SCALE != "smoke":
 # each a statistic over seeds with its threshold).
 
 # %% tags=["hide-input"]
+from ihlib.results import plan
+
+print(plan("emergence", SCALE))
 emergence = results("emergence", SCALE)
 plot_seeds({task: emergence.histories(task) for task in emergence.cells()}, KEYS,
            f"L_max = {emergence.cell('polynomial')[0].config.max_len}: every seed (thin) and their mean (thick)")
@@ -243,6 +246,7 @@ plt.show()
 # once; chapter 5's weight-decay experiment changes only the weight decay.
 
 # %% tags=["hide-input"]
+print(plan("recipes", SCALE, cells=["fast"]))
 fast = results("recipes", SCALE, cells=["fast"])
 plot_seeds({"the paper's recipe": emergence.histories("polynomial"), "the fast recipe": fast.histories("fast")},
            KEYS, f"polynomial iteration with CoT, L_max = {cfg.max_len}")

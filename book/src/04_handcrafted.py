@@ -113,9 +113,10 @@ for task in [copy_task(), parity_task(), poly_task, affine]:
 # one has the pre-LN block). Same sequence, same metrics, same stepper.
 
 # %%
-from ihlib.results import load_or_train
+from ihlib.results import load_or_train, plan
 from ihlib.viz import cot_stepper, plot_model_attention
 
+print(plan("emergence", SCALE, runs=["polynomial_s0"]))
 trained = load_or_train("emergence", "polynomial_s0", SCALE)
 L = trained.config.max_len
 hand_L = build_iteration_head(poly_task, L)

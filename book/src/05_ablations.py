@@ -20,11 +20,12 @@ SCALE = ihlib.notebook_setup()
 CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
 
 # %% tags=["hide-input"]
-from ihlib.cost import describe
-from ihlib.experiments import EXPERIMENTS
+from ihlib.results import plan
 
 for name in ("ablations", "weight_decay", "width_length", "positional"):
-    print(f"{name}: {describe(list(EXPERIMENTS[name].runs(SCALE).values()))}")
+    print(plan(name, SCALE))
+print(plan("emergence", SCALE, cells=["polynomial", "parity"]))
+print(plan("recipes", SCALE, cells=["fast"]))
 
 # %%
 from ihlib.results import results
@@ -212,7 +213,7 @@ if CLAIMS:
             assert h[-1][key] < min(claims.at(p, h[-1]["epoch"], key) for p in paper_cot), key
     assert span([claims.at(h, 10, "peakiness_layer1") for h in cot + paper_cot]) == "0.15-0.18"
     assert all(h[-1]["peakiness_layer1"] < claims.at(h, 10, "peakiness_layer1") for h in cot)
-    fast = [h for h in results("recipes", SCALE).histories("fast") if claims.epoch_to(h) < claims.NEVER]
+    fast = [h for h in results("recipes", SCALE, cells=["fast"]).histories("fast") if claims.epoch_to(h) < claims.NEVER]
     assert len(fast) == 4 and span([h[-1]["peakiness_layer1"] for h in fast]) == "0.27-0.49"
     memorised = {cell: [claims.memorisation(h) for h in decay.histories(cell)] for cell in ("decay_nocot", "fast_nocot")}
     assert f"{sum(map(claims.memorisation, nocot)) / len(nocot):.2f}" == "0.78"

@@ -25,11 +25,10 @@ SCALE = ihlib.notebook_setup()
 CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
 
 # %% tags=["hide-input"]
-from ihlib.cost import describe
-from ihlib.experiments import EXPERIMENTS
-from ihlib.results import results
+from ihlib.results import plan, results
 
-print(f"data: {describe(list(EXPERIMENTS['data'].runs(SCALE).values()))}")
+print(plan("data", SCALE))
+print(plan("emergence", SCALE))
 data = results("data", SCALE)
 emergence = results("emergence", SCALE)
 

@@ -24,11 +24,10 @@ SCALE = ihlib.notebook_setup()
 CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
 
 # %% tags=["hide-input"]
-from ihlib.cost import describe
-from ihlib.experiments import EXPERIMENTS
-from ihlib.results import results
+from ihlib.results import plan, results
 
-print(f"transfer: {describe(list(EXPERIMENTS['transfer'].runs(SCALE).values()))}")
+print(plan("transfer", SCALE))
+print(plan("emergence", SCALE))
 emergence = results("emergence", SCALE)  # from scratch, and the models the transfer runs start from
 transfer = results("transfer", SCALE)
 
