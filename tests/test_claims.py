@@ -102,6 +102,7 @@ def test_paper_claims_on_runs_that_do_what_the_expectations_say():
     assert [c.id for c in table if not c.holds] == []
     assert "s0: 2, s2: 2" in table["S5"].measured  # seed 1 had no head at epoch 200: not counted
     assert [c.id for c in paper_claims(lambda n, c: expected(n, c, parity_rise=10)) if not c.holds] == ["S2"]
+
     def late(name, cfg):  # polynomial seed 2 grows its head only after epoch 200: it does not count either
         if cfg.task == "polynomial" and cfg.seed == 2 and not cfg.init_from:
             return history([0.0] * 25 + [0.99] * 6, l2=[0.0] * 25 + [0.95] * 6)
@@ -109,6 +110,17 @@ def test_paper_claims_on_runs_that_do_what_the_expectations_say():
     assert paper_claims(late)["S5"].measured.startswith("s0: 2 (1 of 1")
     no_heads = paper_claims(lambda name, cfg: history([0.3] * 51, l2=[0.1] * 51))
     assert not no_heads["S5"].holds and no_heads["S5"].measured.startswith("no such seed")
+
+
+def test_a_paper_claim_waits_for_every_run_it_is_about():
+    def make(name, cfg):
+        return history([0.0] * 13 + [0.95] * 18)
+    emergence = fake_results("emergence", make, "paper")
+    polynomial_only = Results({k: v for k, v in emergence.items() if v.cell == "polynomial"})
+    assert [c.id for c in claims.paper_emergence(polynomial_only)] == ["S1"]
+    two = Results({k: v for k, v in polynomial_only.items() if v.seed < 2})
+    assert claims.paper_emergence(two) == []
+    assert [c.id for c in claims.paper_emergence(emergence)] == ["S1", "S2", "S3", "S4"]
 
 
 def test_claims_on_runs_that_do_what_the_expectations_say():
