@@ -100,6 +100,12 @@ def _values(values: Sequence[float | None], epochs: bool = False) -> str:
     return ", ".join(map(_ep if epochs else _fmt, values))
 
 
+def _num(x: float) -> str:
+    """``x`` to two decimals, without the minus sign of a value that shows as zero."""
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def per_seed(id: str, statistic: str, threshold: str, values: Sequence, passes: Callable[[float], bool],
              need: int, of: int, epochs: bool = False, shown: Sequence[str] | None = None) -> Claim:
     """A claim that at least ``need`` seeds (of the ``of`` registered) pass; ``epochs`` if the values are epochs,
@@ -120,7 +126,7 @@ class Claims(list):
     def _repr_markdown_(self) -> str:
         rows = [[c.id, c.statistic, c.threshold, c.seeds, c.measured, "holds" if c.holds else "**misses**"]
                 for c in self]
-        return markdown_table(["", "statistic", "threshold", "seeds", "measured", ""], rows).data
+        return markdown_table(["", "statistic", "threshold", "seeds", "measured", "result"], rows).data
 
     def __getitem__(self, key):  # by position, or by claim id
         if isinstance(key, str):
@@ -268,11 +274,11 @@ def positional(res: Results) -> Claims:
         per_seed("P1", "learned positions on 16 coordinates: accuracy", ">= 0.95", learned16,
                  lambda a: a >= 0.95, 2, 3),
         overall("P2", "frozen positions on 4 coordinates: accuracy", "below learned 4's mean by >= 0.1",
-                "the 3 of each", f"frozen {_values(frozen4)}, learned {_values(learned4)}: gap {gap:.2f}",
+                "the 3 of each", f"frozen {_values(frozen4)}, learned {_values(learned4)}: gap {_num(gap)}",
                 gap >= 0.1),
         overall("P3", "no weight decay: frozen positions on 4 coordinates: accuracy",
                 "below learned 4's (no decay) mean by >= 0.1", "the 3 of each",
-                f"frozen {_values(frozen4_wd0)}, learned {_values(learned4_wd0)}: gap {gap_wd0:.2f}", gap_wd0 >= 0.1),
+                f"frozen {_values(frozen4_wd0)}, learned {_values(learned4_wd0)}: gap {_num(gap_wd0)}", gap_wd0 >= 0.1),
         overall("P4", "learned positions on 4 coordinates without weight decay: accuracy",
                 "mean above the decayed cell's by >= 0.1", "the 3 of each",
                 f"without {_values(learned4_wd0)}, with {_values(learned4)}: gain {gain:.2f}", gain >= 0.1),
@@ -289,7 +295,7 @@ def data(res: Results, emergence_runs: Results) -> Claims:
     small = next(c for c in res.cells() if c.startswith("n"))
     mixes = [(f"D{3 + i}", c) for i, c in enumerate(c for c in res.cells() if c.startswith("copy"))]
     return Claims([
-        per_seed("D1", "shuffled batches: epoch to 0.9", f"within chapter 3's range +- 50 ({_ep(low)}-{_ep(high)})",
+        per_seed("D1", "shuffled batches: epoch to 0.9", f"within chapter 3's range ± 50 ({_ep(low)}-{_ep(high)})",
                  [epoch_to(h) for h in res.histories("shuffled")], lambda e: low <= e <= high, 2, 3,
                  epochs=True),
         per_seed("D2", f"a quarter of the data ({small[1:]} per length): accuracy", ">= 0.9",

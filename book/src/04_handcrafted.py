@@ -24,9 +24,9 @@ SCALE = ihlib.notebook_setup()
 # | `const` | token embedding | a large constant $C = 30$: it fixes LayerNorm's scale and acts as the bias unit of the bias-free MLPs |
 # | `token`, `pos` | embeddings | the token and the position |
 # | `eoi_pos` | layer-1 attention | the position of EoI, $L+1$: every query after EoI attends to the EoI key (query: `const`, key: `token = EoI`) and copies its `pos` |
-# | `target` | layer-1 MLP | $t = (L+t) - (L+1) + 1$: one hidden unit per pair (own position, EoI position), a lookup table |
+# | `target` | layer-1 MLP | $t$ = own position − EoI position + 1 (at the CoT token in position $L+t$: $(L+t) - (L+1) + 1$): one hidden unit per pair (own position, EoI position), a lookup table |
 # | `x` | layer-2 attention | $x_t$: the query `target` $= t$ matches the key `pos` $= t$, and the value copies the key's token |
-# | `out` | layer-2 MLP | $F(s_{t-1}, x_t)$: one hidden unit per (current token, $x_t$) pair; $|X|$ more for EoI → $y_1$, one per value of $x_1$; one that writes EoS after $y_L$ and one that keeps writing it over the padding |
+# | `out` | layer-2 MLP | $F(s_{t-1}, x_t)$: one hidden unit per (current token, $x_t$) pair; $\lvert X \rvert$ more for EoI → $y_1$, one per value of $x_1$; one that writes EoS after $y_L$ and one that keeps writing it over the padding |
 #
 # The blocks sit on orthonormal directions of the zero-sum subspace of $\mathbb{R}^d$, so LayerNorm only divides by
 # the stream's norm, which the constant makes nearly the same at every position.

@@ -3,14 +3,15 @@
 #
 # **What you will see.** The paper's ablations, rebuilt with its recipe at $L_{max} = 8$ and three seeds per
 # setting: with and without chain-of-thought on polynomial iteration and on parity, one layer against two, and
-# learned against frozen random positions; then what weight decay changes, which earlier versions of this book relied
-# on; then a grid of widths × lengths and how many dimensions positions need. Each section states the claims we wrote
+# learned against frozen random positions; then what weight decay changes (the one-minute `fast` recipe of chapter 3
+# depends on it); then a grid of widths × lengths and how many dimensions positions need. Each section states the claims we wrote
 # down before its runs were trained ([What we expected](expectations.md)) and whether they hold. Chapter 6 turns to
 # the data (batch order, amount, task mixes).
 #
 # **What it costs.** The runs ship with `ihlib` and load in seconds. Retraining them (`python -m ihlib reproduce
-# --scale cpu --experiment ablations`, and `weight_decay`, `width_length`, `positional`) takes the times printed
-# below, at most, on one CPU thread; runs stop once converged, so less. At the `paper` scale each run is the paper's
+# --scale cpu --experiment ablations`, and `weight_decay`, `width_length`, `positional`) stops each run once
+# converged; the first cell below says how many runs are shipped or cached, and how long training the others would
+# take at most. At the `paper` scale each run is the paper's
 # recipe at $L_{max} = 16$: run this chapter on a GPU.
 
 # %%
@@ -153,9 +154,9 @@ if CLAIMS:
 # %% [markdown]
 # ## What weight decay does
 #
-# Earlier versions of this book trained with the one-minute `fast` recipe, and found that its weight decay of 1.0
-# was what made a head appear within a minute, that its models did not memorise without CoT, and that their layer 1
-# was less sharp than the paper's. The `fast` recipe differs from the paper's in six ways at once (chapter 3); this
+# The one-minute `fast` recipe of chapter 3 grows a head within a minute only with its weight decay of 1.0; its
+# models do not memorise without CoT, and their layer 1 is less sharp than the paper's. Does weight decay alone
+# explain these differences? The `fast` recipe differs from the paper's in six ways at once (chapter 3); this
 # experiment changes one: the paper's recipe with AdamW weight decay 1.0, with and without CoT, beside the `fast`
 # recipe without CoT.
 
@@ -185,13 +186,13 @@ decay_claims
 # 10 every run's layer-1 peakiness is 0.15–0.18 (about one CoT position per sequence on EoI); without weight decay it
 # then grows, with it it falls to zero. How these models find $x_t$ instead, we have not looked into (only the curves
 # of these runs ship). The `fast` recipe, whose weight decay is also 1.0, does grow layer-1 attention to EoI
-# (0.27–0.49 in the four of chapter 3's five `fast` seeds that converge), so weight decay by itself is not what gave
-# the earlier versions of this book their heads; which of the `fast` recipe's other differences keeps layer 1 on EoI
+# (0.27–0.49 in the four of chapter 3's five `fast` seeds that converge), so weight decay by itself is not what gives
+# the `fast` recipe its heads; which of the `fast` recipe's other differences keeps layer 1 on EoI
 # is not tested.
 #
-# Against memorisation, weight decay does most of what those versions credited it with: without CoT, training
-# minus test accuracy falls from A2's mean of 0.78 to 0.07–0.09. That is above the 0.05 we wrote down, so **WD2
-# misses**, on its first half. WD3 holds: the `fast` recipe without CoT (its own 60 epochs) memorises 0.01–0.02.
+# Against memorisation, weight decay does most of the work: without CoT, training minus test accuracy falls from
+# A2's mean of 0.78 to 0.07–0.09. WD2 has two conditions (every gap ≤ 0.05, and a mean below A2's); the first
+# fails, so **WD2 misses**. WD3 holds: the `fast` recipe without CoT (its own 60 epochs) memorises 0.01–0.02.
 
 # %% tags=["hide-input"]
 plot_seeds({"paper's recipe (chapter 3)": settings["polynomial, CoT"], "+ weight decay 1.0": decay.histories("decay_cot")},
