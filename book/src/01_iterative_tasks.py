@@ -82,7 +82,8 @@ fig.tight_layout(rect=(0, 0.05, 1, 1))
 plt.show()
 
 # %% [markdown]
-# A training set holds, for each length $L = 1..L_{max}$, 1024 sequences drawn uniformly (a test set is drawn the
+# A training set holds, for each length $L = 1..L_{max}$ (below at the paper's $L_{max} = 16$), 1024 sequences drawn
+# uniformly (a test set is drawn the
 # same way from another seed). The authors store them in length order and never shuffle: every epoch sees the short
 # sequences first.
 

@@ -50,7 +50,8 @@ assert 0.38e6 < model.n_params() < 0.43e6, "the paper's model has about 0.41 M p
 # to and including itself: the mask is causal). `model(tokens, return_attention=True)` returns one map per layer;
 # without that flag the model keeps no map (and on a GPU takes PyTorch's fused attention kernel).
 #
-# An untrained model attends almost uniformly: each row fades as the number of visible tokens grows.
+# Each tick label is *position:token* (`7:EoI` is the end-of-input token at position 7). An untrained model attends
+# almost uniformly: each row fades as the number of visible tokens grows.
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt

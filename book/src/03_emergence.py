@@ -26,8 +26,10 @@ SCALE = ihlib.notebook_setup()
 # $3\cdot10^{-4}$, no weight decay, batches of 256 in length order, on 1024 sequences per length $L = 1..16$, and
 # reports the mean over seeds. Read off its plots (±0.05): polynomial iteration reaches about 0.4 test accuracy at
 # epoch 100 and 0.9 by epoch 200; parity 0.35 at epoch 100 and 0.73 at 250; layer-2 peakiness ends near 0.9
-# (polynomial) and 0.6 (parity). Below are the runs of that recipe this book has trained so far (thin: each seed;
-# thick: their mean; black: the paper).
+# (polynomial) and 0.6 (parity). *Layer-1* and *layer-2 peakiness* (chapter 2) are the fraction of CoT tokens
+# whose layer-1 attention puts more than half its weight on EoI, and whose layer-2 attention puts more than half on
+# $x_t$: 1 for a perfect iteration head. Below are the runs of that recipe this book has trained so far (thin: each
+# seed; thick: their mean; black: the paper).
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt

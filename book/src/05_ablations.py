@@ -8,6 +8,9 @@
 # down before its runs were trained ([What we expected](expectations.md)) and whether they hold. Chapter 6 turns to
 # the data (batch order, amount, task mixes).
 #
+# *Peakiness* (chapter 2) measures the head: the fraction of CoT tokens whose attention puts more than half its
+# weight where an iteration head would, on EoI in layer 1 and on $x_t$ in layer 2 (1 for a perfect head).
+#
 # **What it costs.** The runs ship with `ihlib` and load in seconds. Retraining them (`python -m ihlib reproduce
 # --scale cpu --experiment ablations`, and `weight_decay`, `width_length`, `positional`) stops each run once
 # converged; the first cell below says how many runs are shipped or cached, and how long training the others would

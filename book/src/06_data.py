@@ -14,6 +14,9 @@
 # setting is what the retraining budget allows: a difference between settings smaller than the spread of chapter
 # 3's seeds cannot show here. The claims were written down before the runs ([What we expected](expectations.md)).
 #
+# *Peakiness* (chapter 2) measures the head: the fraction of CoT tokens whose attention puts more than half its
+# weight where an iteration head would, on EoI in layer 1 and on $x_t$ in layer 2 (1 for a perfect head).
+#
 # **What it costs.** The histories ship with `ihlib` (no weights: only the curves are needed here);
 # `python -m ihlib reproduce --scale cpu --experiment data` retrains the 12 runs, stopping each once converged (test
 # accuracy ≥ 0.99 at three evaluations in a row). The first cell below says how many runs are shipped or cached, and
