@@ -91,8 +91,8 @@ paper_claims
 # because every seed is still below 0.2 at epoch 100 and one never rises. A mean of 0.9 by epoch 200 allows a
 # minority of seeds that take far longer; with three seeds we cannot tell whether seed 1 is such a minority or
 # whether our runs differ from the authors'. Seed 2's head is not yet stable when it appears: its accuracy falls
-# back to 0.59 at epoch 250 before it returns to 1.00 at 300. Layer 1 comes to look at EoI more slowly than layer 2
-# at $x_t$: layer-1 peakiness 0.75 at epoch 300 in both seeds with a head, against 0.96 and 0.99 in layer 2.
+# back to 0.59 at epoch 250 before it returns to 1.00 at 300. Layer 1 looks at EoI less sharply than layer 2 at
+# $x_t$: layer-1 peakiness 0.75 at epoch 300 in both seeds with a head, against 0.96 and 0.99 in layer 2.
 
 # %% tags=["hide-input"]
 from ihlib.claims import at as value_at, epoch_to
