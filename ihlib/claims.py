@@ -364,7 +364,7 @@ def paper_emergence(res: Results, seeds: int = 3) -> Claims:
     if len(poly) < seeds:
         return Claims()
     s1 = per_seed("S1", "polynomial: accuracy at epoch 200", ">= 0.85", [at(h, 200) for h in poly],
-                  lambda a: a >= 0.85, 2, 3)
+                  lambda a: a >= 0.85, 2, seeds)
     if len(parity) < seeds:
         return Claims([s1])
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .config import TrainConfig
-from .presets import FAST_RECIPE, PAPER, PAPER_L8, RATE_SEEDS, SEEDS, SMOKE, base as _base
+from .presets import FAST_RECIPE, PAPER, PAPER_L8, RATE_SEEDS, SEEDS, SMOKE, base as _base, settings_of
 from .tasks import IterativeTask
 
 
@@ -43,7 +43,7 @@ def recipes(scale: str) -> dict[str, TrainConfig]:
     bfloat16 against float32 training (that recipe, 2 seeds; the ``fast`` recipe, 5 seeds).  The same runs at every
     scale but ``smoke`` and ``colab`` (seed 0 only): they answer questions about the cpu-scale recipes."""
     paper, fast = (SMOKE, SMOKE) if scale == "smoke" else (PAPER_L8, FAST_RECIPE)
-    seeds = (0,) if scale in ("smoke", "colab") else (0, 1, 2, 3, 4)
+    seeds = RATE_SEEDS[scale] if scale in ("smoke", "colab") else (0, 1, 2, 3, 4)
     runs = {}
     for seed in seeds:
         runs[f"fast_s{seed}"] = replace(fast, seed=seed)
@@ -95,8 +95,7 @@ def _equal_steps(cfg: TrainConfig, max_len: int, steps_at: int = 8) -> TrainConf
 def _sweep_base(scale: str) -> TrainConfig:
     """The recipe of chapter 5's many-run sweeps: at ``cpu`` scale the one-minute ``fast`` recipe for 120 epochs
     (the paper's would not fit the retraining budget)."""
-    fast = replace(FAST_RECIPE, epochs=120)
-    return {"smoke": SMOKE, "colab": fast, "cpu": fast, "paper": PAPER}[scale]
+    return {"smoke": SMOKE, "cpu": replace(FAST_RECIPE, epochs=120), "paper": PAPER}[settings_of(scale)]
 
 
 def width_length(scale: str) -> dict[str, TrainConfig]:
@@ -105,9 +104,8 @@ def width_length(scale: str) -> dict[str, TrainConfig]:
     ``cpu``: the one-minute ``fast`` recipe (the paper's would not fit the retraining budget), 120 epochs at L_max 8
     (3,840 steps; twice the recipe's, so that runs have stopped moving or converged); chapter 3's runs are the
     paper recipe's cell (d 128, L_max 8)."""
-    cpu = ((8, 16, 32, 64), (4, 6, 8))
-    dims, lengths = {"smoke": ((8, 16), (3, 4)), "colab": cpu, "cpu": cpu,
-                     "paper": ((8, 16, 32, 64, 128), (8, 16, 24, 32))}[scale]
+    dims, lengths = {"smoke": ((8, 16), (3, 4)), "cpu": ((8, 16, 32, 64), (4, 6, 8)),
+                     "paper": ((8, 16, 32, 64, 128), (8, 16, 24, 32))}[settings_of(scale)]
     base = _sweep_base(scale)
     return _cells({f"d{d}_L{n}": replace(_equal_steps(base, n, max(lengths)), dim=d) for d in dims for n in lengths},
                   scale)
@@ -118,7 +116,7 @@ def positional(scale: str) -> dict[str, TrainConfig]:
     ``ablations``), polynomial with CoT.  ``cpu``: the ``fast`` recipe for 120 epochs (the paper's would not fit
     the retraining budget); ``ablations``' frozen run is the paper recipe's cell (full width)."""
     base = _sweep_base(scale)
-    dims = {"smoke": (4,), "colab": (4, 16), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[scale]
+    dims = {"smoke": (4,), "cpu": (4, 16), "paper": (4, 8, 16, 32, 64)}[settings_of(scale)]
     cells = {f"{kind}_p{p}": replace(base, pos_dim=p, pos_emb=kind) for kind in ("learned", "frozen") for p in dims}
     if scale != "paper":  # the paper's recipe has no weight decay: P2's second hypothesis, tested without it
         cells.update({f"{kind}_p4_nodecay": replace(base, pos_dim=4, pos_emb=kind, weight_decay=0.0)
@@ -150,7 +148,7 @@ def pretrained(scale: str, seed: int, task: str = "polynomial") -> str:
 
 
 def _finetune(scale: str) -> TrainConfig:
-    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "colab": 30, "cpu": 30, "paper": 50}[scale])
+    return replace(_base(scale), eval_every=1, epochs={"smoke": 2, "cpu": 30, "paper": 50}[settings_of(scale)])
 
 
 #: The custom task of chapter 7 when ``reproduce`` trains it: a running sum mod 5 (parity is the running sum mod 2).

@@ -41,6 +41,12 @@ SEEDS = {"smoke": (0,), "colab": (0,), "cpu": (0, 1, 2), "paper": (0, 1, 2)}
 RATE_SEEDS = {"smoke": (0,), "colab": (0,), "cpu": (0, 1, 2, 3, 4), "paper": (0, 1, 2)}
 
 
+def settings_of(scale: str) -> str:
+    """The scale whose settings (cells, sweeps, epoch budgets) ``scale`` runs: ``colab`` runs the ``cpu`` scale's,
+    with its own seeds and base recipe; every other scale its own."""
+    return "cpu" if scale == "colab" else scale
+
+
 def base(scale: str) -> TrainConfig:
     """The config every run of ``scale`` starts from."""
     return {"smoke": SMOKE, "colab": PAPER_L8, "cpu": CPU_RECIPE, "paper": PAPER}[scale]
