@@ -1,6 +1,6 @@
 """Write the book's chapters ``book/*.ipynb`` from their sources ``book/src/*.py`` (jupytext's percent format).
 
-Each chapter gets a Colab badge and the two-line setup cell, both built from the repository URL in
+Each chapter gets a link to open it in Colab and the two-line setup cell, both built from the repository URL in
 ``_config.yml`` (the one place it is set).  ``python book/make_notebooks.py --check`` fails if a committed
 notebook differs from what its source gives.
 """
@@ -28,8 +28,11 @@ def repository() -> tuple[str, str]:
 def header_cells(name: str) -> list:
     url, branch = repository()
     slug = url.split("github.com/")[-1]
-    badge = (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-             f"(https://colab.research.google.com/github/{slug}/blob/{branch}/book/{name}.ipynb)")
+    # a text link, not Colab's badge image: that image is fetched from Colab's site, and a book read offline showed
+    # a broken image in its place
+    badge = (f"**Run this chapter yourself:** [open it in Colab]"
+             f"(https://colab.research.google.com/github/{slug}/blob/{branch}/book/{name}.ipynb) (a GPU runtime "
+             "retrains the chapter's runs at the `colab` scale), or locally as the README says.")
     setup = ("# Setup: in Colab, install ihlib from the project repository (Colab's torch is kept); elsewhere it is installed.\n"
              "import subprocess, sys\n"
              "if 'google.colab' in sys.modules: subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', "

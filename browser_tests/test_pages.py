@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / os.environ.get("BOOK_HTML", "_build/html")
 ARTIFACTS = ROOT / "test-artifacts"
 CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handcrafted": 3,  # minimum figures
-            "05_ablations": 3, "06_data": 3, "07_transfer": 2}
+            "05_ablations": 3, "06_data": 3, "07_transfer": 3, "08_weight_decay": 2}
 PAGES = ["intro", *CHAPTERS, "expectations"]
 
 
@@ -58,8 +58,8 @@ def driver():
 
 
 def severe_errors(drv) -> list[str]:
-    """Console errors, except two that are not the book's: failed loads of external resources (the Colab badge,
-    MathJax; this sandbox has no internet) and the theme's notice on a first visit, when no colour mode is stored yet
+    """Console errors, except two that are not the book's: failed loads of external resources (this sandbox has no
+    internet) and the theme's notice on a first visit, when no colour mode is stored yet
     (pydata-sphinx-theme logs "Got invalid theme mode: ." with console.error)."""
     return [entry["message"] for entry in drv.get_log("browser") if entry["level"] == "SEVERE"
             and not (entry["message"].startswith("https://") and "net::ERR_" in entry["message"])

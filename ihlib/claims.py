@@ -182,7 +182,7 @@ def emergence(res: Results) -> Claims:
     ])
 
 
-# --- chapter 5: ablations, weight decay, width x length, positional dimension ------------------------------------
+# --- chapters 5 and 8: ablations, weight decay, width x length, positional dimension ----------------------------------
 
 def ablations(res: Results) -> Claims:
     """A1-A5 on the ``ablations`` runs (3 seeds per cell)."""
@@ -387,22 +387,33 @@ def paper_emergence(res: Results, seeds: int = 3) -> Claims:
     ])
 
 
-def paper_transfer(res: Results, emergence_runs: Results) -> Claims:
+def paper_transfer(res: Results, emergence_runs: Results, seeds: int = 3, init_epoch: int = 200) -> Claims:
     """S5-S8 on the ``paper``-scale fine-tuning runs, for the seeds whose polynomial model had a head at the epoch
-    they start from (``init_epoch``, 200), against the ``paper``-scale parity runs from scratch."""
-    start = {r.seed: r.history for r in emergence_runs.cell("polynomial")}
-    runs = {cell: {r.seed: r for r in res.cell(cell)} for cell in ("finetune_all", "finetune_mlp2")}
-    seeds = [s for s, r in sorted(runs["finetune_all"].items()) if has_head(start[s], r.config.init_epoch)]
-    ft_all = [runs["finetune_all"][s].history for s in seeds]
-    ft_mlp2 = [runs["finetune_mlp2"][s].history for s in seeds]
-    scratch = statistics.fmean(at(h, 250) for h in emergence_runs.histories("parity"))
-    return Claims([
-        every_one("S5", "parity, all weights fine-tuned from a model with a head: epoch to 0.9", "<= 20", seeds,
-                  [epoch_to(h) for h in ft_all], lambda e: e <= 20, epochs=True),
-        every_one("S6", "the same runs: L2", ">= 0.9", seeds, [last(h, "peakiness_layer2") for h in ft_all],
-                  lambda p: p >= 0.9),
-        every_one("S7", "the same seeds, only the layer-2 MLP: epoch to 0.9", "<= 50", seeds,
-                  [epoch_to(h) for h in ft_mlp2], lambda e: e <= 50, epochs=True),
-        every_one("S8", "the S5 runs at epoch 20: accuracy", f"above parity from scratch at 250 ({scratch:.2f})",
-                  seeds, [at(h, 20) for h in ft_all], lambda a: a > scratch),
-    ])
+    they start from (``init_epoch``), against the ``paper``-scale parity runs from scratch.  As in
+    :func:`paper_emergence`, each claim waits for every run it is about: the ``seeds`` polynomial runs (which say
+    which seeds count), then S5-S6 for the all-weights run of every such seed, S7 for its layer-2-MLP run, S8 for
+    the all-weights runs and the ``seeds`` parity runs from scratch."""
+    start = {r.seed: r.history for r in emergence_runs.values() if r.cell == "polynomial"}
+    if len(start) < seeds:
+        return Claims()
+    heads = [s for s, h in sorted(start.items()) if has_head(h, init_epoch)]
+    runs = {cell: {r.seed: r.history for r in res.values() if r.cell == cell}
+            for cell in ("finetune_all", "finetune_mlp2")}
+    ready = {cell: all(s in runs[cell] for s in heads) for cell in runs}
+    ft_all = [runs["finetune_all"][s] for s in heads] if ready["finetune_all"] else []
+    scratch_runs = [r.history for r in emergence_runs.values() if r.cell == "parity"]
+    table = []
+    if ready["finetune_all"]:
+        table += [every_one("S5", "parity, all weights fine-tuned from a model with a head: epoch to 0.9", "<= 20",
+                            heads, [epoch_to(h) for h in ft_all], lambda e: e <= 20, epochs=True),
+                  every_one("S6", "the same runs: L2", ">= 0.9", heads, [last(h, "peakiness_layer2") for h in ft_all],
+                            lambda p: p >= 0.9)]
+    if ready["finetune_mlp2"]:
+        table.append(every_one("S7", "the same seeds, only the layer-2 MLP: epoch to 0.9", "<= 50", heads,
+                               [epoch_to(runs["finetune_mlp2"][s]) for s in heads], lambda e: e <= 50, epochs=True))
+    if ready["finetune_all"] and len(scratch_runs) >= seeds:
+        scratch = statistics.fmean(at(h, 250) for h in scratch_runs)
+        table.append(every_one("S8", "the S5 runs at epoch 20: accuracy",
+                               f"above parity from scratch at 250 ({scratch:.2f})", heads, [at(h, 20) for h in ft_all],
+                               lambda a: a > scratch))
+    return Claims(table)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .config import TrainConfig
-from .presets import FAST_RECIPE, PAPER, PAPER_L8, RATE_SEEDS, SEEDS, SMOKE, base as _base, settings_of
+from .presets import FAST_RECIPE, PAPER, PAPER_L8, RATE_SEEDS, SEEDS, SMOKE, base as _base, compared_scale, settings_of
 from .tasks import IterativeTask
 
 
@@ -74,7 +74,7 @@ def ablations(scale: str) -> dict[str, TrainConfig]:
 
 
 def weight_decay(scale: str) -> dict[str, TrainConfig]:
-    """Chapter 5: what weight decay does.  The scale's recipe with AdamW weight decay 1.0 and nothing else changed,
+    """Chapter 8: what weight decay does.  The scale's recipe with AdamW weight decay 1.0 and nothing else changed,
     with and without CoT, and the ``fast`` recipe (weight decay 1.0 among other changes) without CoT; compared with
     ``emergence``, ``ablations`` and the ``recipes`` runs of the ``fast`` recipe."""
     base, fast = (SMOKE, SMOKE) if scale == "smoke" else (_base(scale), FAST_RECIPE)
@@ -143,8 +143,9 @@ def data(scale: str) -> dict[str, TrainConfig]:
 
 def pretrained(scale: str, seed: int, task: str = "polynomial") -> str:
     """The reference (``init_from``) to the ``emergence`` run of ``task`` (seed ``seed``) that a transfer run
-    starts from: found in the result store when training starts, wherever results are kept."""
-    return f"run:{scale}/emergence/{task}_s{seed}"
+    starts from: found in the result store when training starts, wherever results are kept.  At ``colab``, the
+    ``cpu`` scale's shipped model (:func:`~ihlib.presets.compared_scale`)."""
+    return f"run:{compared_scale(scale)}/emergence/{task}_s{seed}"
 
 
 def _finetune(scale: str) -> TrainConfig:

@@ -47,6 +47,13 @@ def settings_of(scale: str) -> str:
     return "cpu" if scale == "colab" else scale
 
 
+def compared_scale(scale: str) -> str:
+    """The scale of the runs a chapter only compares its own with or starts from (chapter 3's ``emergence`` runs,
+    the ``fast`` recipe): at ``colab``, the ``cpu`` scale's shipped runs, because each Colab notebook has a machine
+    of its own and would otherwise retrain chapter 3 in every chapter; every other scale, itself."""
+    return "cpu" if scale == "colab" else scale
+
+
 def base(scale: str) -> TrainConfig:
     """The config every run of ``scale`` starts from."""
     return {"smoke": SMOKE, "colab": PAPER_L8, "cpu": CPU_RECIPE, "paper": PAPER}[scale]

@@ -122,6 +122,19 @@ def test_a_paper_claim_waits_for_every_run_it_is_about():
     assert claims.paper_emergence(two) == []
     assert [c.id for c in claims.paper_emergence(emergence)] == ["S1", "S2", "S3", "S4"]
 
+    # transfer: which seeds count is known once the 3 polynomial runs are in; each claim then waits for its runs
+    transfer = fake_results("transfer", make, "paper")
+    def only(res: Results, names: set[str]) -> Results:
+        return Results({k: v for k, v in res.items() if k in names})
+    assert claims.paper_transfer(transfer, two) == []
+    ids = lambda t, e: [c.id for c in claims.paper_transfer(t, e)]
+    assert ids(only(transfer, {"finetune_all_s0", "finetune_all_s1"}), emergence) == []  # seed 2 has a head too
+    all_weights = only(transfer, {f"finetune_all_s{s}" for s in range(3)})
+    assert ids(all_weights, polynomial_only) == ["S5", "S6"]  # S8 waits for the parity runs from scratch
+    assert ids(all_weights, emergence) == ["S5", "S6", "S8"]
+    assert ids(transfer, polynomial_only) == ["S5", "S6", "S7"]
+    assert ids(transfer, emergence) == ["S5", "S6", "S7", "S8"]
+
 
 def test_claims_on_runs_that_do_what_the_expectations_say():
     """Fake runs built to meet each expectation: every claim holds; the same runs all at chance: most miss."""

@@ -14,7 +14,7 @@ from ihlib.config import TrainConfig
 from ihlib.experiments import (EXAMPLE_TASK, EXPERIMENTS, Experiment, custom_transfer, data, emergence, positional,
                                transfer, weight_decay, width_length)
 from ihlib.metrics import evaluate
-from ihlib.presets import CPU_RECIPE, FAST_RECIPE, SMOKE
+from ihlib.presets import CPU_RECIPE, FAST_RECIPE, SMOKE, compared_scale
 from ihlib.results import (cache_dir, finished_run, load_or_train, reproduce, results, ship, shipped_snapshots,
                            train_all)
 from ihlib.rundir import RunDir, load_run
@@ -224,7 +224,7 @@ def test_a_gpu_defaults_to_the_colab_scale_and_a_cpu_to_the_books(monkeypatch):
         get_scale()
 
 
-def test_the_colab_scale_is_seed_0_of_every_cpu_setting_in_float32():
+def test_the_colab_scale_is_seed_0_of_every_cpu_setting_in_float32_compared_with_the_cpu_scale():
     for name, experiment in EXPERIMENTS.items():
         cpu, colab = experiment.runs("cpu"), experiment.runs("colab")
         assert set(colab) == {run for run in cpu if run.endswith("_s0")}, name
@@ -232,9 +232,9 @@ def test_the_colab_scale_is_seed_0_of_every_cpu_setting_in_float32():
             expected = cpu[run]
             if expected.precision == "bf16" and "bf16" not in run:  # the cpu recipe's bf16; recipes' bf16 cells stay
                 expected = replace(expected, precision="fp32")
-            if expected.init_from:
-                expected = replace(expected, init_from=expected.init_from.replace("run:cpu/", "run:colab/"))
-            assert cfg == expected, (name, run)
+            assert cfg == expected, (name, run)  # fine-tuning included: it starts from the cpu scale's shipped model
+    assert EXPERIMENTS["transfer"].runs("colab")["finetune_all_s0"].init_from == "run:cpu/emergence/polynomial_s0"
+    assert [compared_scale(s) for s in ("smoke", "colab", "cpu", "paper")] == ["smoke", "cpu", "cpu", "paper"]
 
 
 def test_a_plan_counts_what_is_found_and_prices_what_is_not(results_root):

@@ -128,6 +128,7 @@ for layer in (1, 2):
 # (the paper's model), unless it misses this bar while the pre-LN block clears it.
 
 # %%
+from ihlib.claims import span as claims_span
 from ihlib.metrics import head_epoch
 from ihlib.results import plan, results
 from ihlib.viz import markdown_table, plot_seeds
@@ -156,6 +157,9 @@ if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs,
     just_under = [r for r in found.values() if r.history[-1]["test_accuracy"] >= 0.95
                   and 0.85 <= r.history[-1]["peakiness_layer2"] < 0.9]
     assert sorted(r.config.normalize_residual for r in just_under) == [False, True]  # one run of each block
+    accurate = [r.history[-1] for r in found.values() if r.history[-1]["test_accuracy"] >= 0.99]
+    assert len(accurate) == 5 and claims_span([h["peakiness_layer1"] for h in accurate]) == "0.33-0.52"  # below
+    assert claims_span([h["peakiness_layer2"] for h in accurate]) == "0.86-0.99"
 
 # %% [markdown]
 # At the `cpu` scale (three seeds per block, checked above), the authors' block meets the expectation and the
@@ -164,6 +168,13 @@ if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs,
 # every seed. By the rule stated before the runs, the book's `cpu` scale
 # uses the authors' block: from chapter 3 on, every `cpu` run is the paper's recipe at $L_{max} = 8$ unless its
 # chapter says otherwise.
+#
+# **Layer-1 peakiness stays low** even in the runs that predict every token: 0.33 to 0.52 in the five runs with
+# test accuracy $\geq 0.99$, against 0.86 to 0.99 for layer 2. The circuit needs layer 1 only to tell the
+# layer-1 MLP where the input ends, and a pattern that spreads its weight (say, over EoI and the input before it)
+# can carry that as well: the mean of the position embeddings it attends to still depends on $L$. That is our
+# hypothesis for why the authors' 0.5 threshold is so often missed in layer 1; no run here tests it. The paper's
+# own layer-1 peakiness for polynomial iteration ends near 0.7 after 1000 epochs (chapter 3).
 
 # %% [markdown]
 # ## How this book's runs differ from the authors'

@@ -109,15 +109,17 @@ for task in [copy_task(), parity_task(), poly_task, affine]:
 # %% [markdown]
 # ## Hand-built and trained, side by side
 #
-# The trained model is the polynomial run of chapter 3 at the current scale (with the authors' block; the hand-built
-# one has the pre-LN block). Same sequence, same metrics, same stepper.
+# The trained model is the polynomial run of chapter 3 at the current scale (at the `colab` scale, the `cpu`
+# scale's shipped run); it has the authors' block, the hand-built one the pre-LN block. Same sequence, same
+# metrics, same stepper.
 
 # %%
+from ihlib.presets import compared_scale
 from ihlib.results import load_or_train, plan
 from ihlib.viz import cot_stepper, plot_model_attention
 
-print(plan("emergence", SCALE, runs=["polynomial_s0"]))
-trained = load_or_train("emergence", "polynomial_s0", SCALE)
+print(plan("emergence", compared_scale(SCALE), runs=["polynomial_s0"]))
+trained = load_or_train("emergence", "polynomial_s0", compared_scale(SCALE))
 L = trained.config.max_len
 hand_L = build_iteration_head(poly_task, L)
 seq = trained.test_data.of_length(L)[0].cpu()
@@ -220,7 +222,8 @@ assert min_exact_width(vocab, 31) == 242 and mlp_units(poly_task, 8) == (8 * 11 
 # random directions still fail at twice the exact width (worst-length accuracy below 0.9 at every $L_{max}$, checked
 # above). The lookups rely on exact thresholds, and the small overlaps between random directions add up over the
 # many features a token carries. So the construction says nothing about how narrow a model can be. Trained models
-# are far more economical: the paper finds $d \approx 25$ enough up to $L_{max} = 31$, where the construction needs
+# are far more economical: the paper's width × length grid finds $d \approx 25$ enough up to $L_{max} = 31$
+# {cite}`cabannes2024iteration` (chapter 5 trains a smaller grid), where the construction needs
 # 242 dimensions. A trained model superposes positions in fewer dimensions and reads them with smooth attention,
 # where the construction spends one dimension on every position, three times over.
 #

@@ -29,12 +29,13 @@ SCALE = ihlib.notebook_setup()
 CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
 
 # %% tags=["hide-input"]
+from ihlib.presets import compared_scale
 from ihlib.results import plan, results
 
 print(plan("data", SCALE))
-print(plan("emergence", SCALE))
+print(plan("emergence", compared_scale(SCALE)))
 data = results("data", SCALE)
-emergence = results("emergence", SCALE)
+emergence = results("emergence", compared_scale(SCALE))
 
 # %% [markdown]
 # ## Batch order: length order against a fresh shuffle
@@ -100,7 +101,9 @@ data_claims
 #   set (training accuracy above 0.99) while its test accuracy stays at 0.51, with no head (layer-2 peakiness 0.18).
 # * **Amount of data. D2 holds**: with a quarter of the sequences, two seeds of three reach 0.99, and in fewer
 #   optimiser steps than chapter 3's fastest seed (0.9 after 1,600 and 1,920 steps, against 3,840). The third
-#   memorises instead: training accuracy above 0.99, test accuracy 0.11.
+#   memorises instead: training accuracy above 0.99, test accuracy 0.11. One of the two that learned collapses at a
+#   single evaluation, step 3,520 (test accuracy 0.01, training accuracy 0.03, the dip in the figure), and is back
+#   at 0.98 by the next: a sudden instability of training whose cause we have not investigated.
 # * **Copy + parity. D3 and D4 miss**: replacing a quarter or half of the parity sequences with copy sequences did
 #   not make parity come sooner than pure parity's median of epoch 170 (with 25 % copy: epochs 80, 170 and never; with
 #   50 %: 210, 190 and never). The two seeds that never reached 0.9 on parity ended at 0.58 and 0.34 on its test
@@ -131,10 +134,14 @@ if CLAIMS:
     assert sorted(f"{h[-1]['peakiness_layer2']:.2f}" for h in learned) == ["0.98", "1.00"]
     assert f"{stuck[-1]['test_accuracy']:.2f}" == "0.51" and f"{stuck[-1]['peakiness_layer2']:.2f}" == "0.18"
     learned, stuck = by_outcome[small]
-    assert all(h[-1]["test_accuracy"] >= 0.99 for h in learned) and f"{stuck[-1]['test_accuracy']:.2f}" == "0.11"
+
     def step_09(h):
         return next(r["step"] for r in h if r["test_accuracy"] >= 0.9)
 
+    assert all(h[-1]["test_accuracy"] >= 0.99 for h in learned) and f"{stuck[-1]['test_accuracy']:.2f}" == "0.11"
+    dips = [(r["step"], f"{r['test_accuracy']:.2f}", f"{r['train_accuracy']:.2f}", f"{h[i + 1]['test_accuracy']:.2f}")
+            for h in learned for i, r in enumerate(h[:-1]) if r["step"] > step_09(h) and r["test_accuracy"] < 0.5]
+    assert dips == [(3520, "0.01", "0.03", "0.98")]
     assert sorted(step_09(h) for h in learned) == [1600, 1920] and min(map(step_09, poly)) == 3840
     parity_09 = {c: [claims.epoch_to(h, key="test_accuracy_parity") for h in data.histories(c)]
                  for c in ("copy25", "copy50")}

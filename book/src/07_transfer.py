@@ -2,14 +2,13 @@
 # # 7. Transfer: a head learned on one task serves another
 #
 # **What you will see.** If the iteration head is task-generic, a model that learned it on polynomial iteration
-# should pick up parity quickly: only the last MLP has to change (chapter 4 showed this by hand). Here we fine-tune
-# chapter 3's polynomial models (the paper's recipe at $L_{max} = 8$, five seeds, at their last epoch) on parity,
-# either all their weights or **only the layer-2 MLP** (the sharpest test: the attention cannot change at all), and
-# compare with parity learned from scratch (chapter 3's parity runs). Then the reverse direction (parity models
-# fine-tuned on polynomial iteration, three seeds), and a task **defined in this chapter**, which you can change.
-# The claims were written down before the runs ([What we expected](expectations.md)). The paper's own transfer, from
-# its $L_{max} = 16$ models at epoch 200, is not trained yet; what it should show is written down too (claims S5 to
-# S8), and a later release adds it here.
+# should pick up parity quickly: only the last MLP has to change (chapter 4 showed this by hand). First the paper's
+# own test at its scale: chapter 3's $L_{max} = 16$ polynomial models at epoch 200, fine-tuned on parity, either all
+# their weights or **only the layer-2 MLP** (the sharpest test: the attention cannot change at all), against parity
+# learned from scratch. Then the same at $L_{max} = 8$ with five seeds (chapter 3's `cpu`-scale models at their last
+# epoch), the reverse direction (parity models fine-tuned on polynomial iteration, three seeds), what the frozen head
+# sees in parity's sequences, and a task **defined in this chapter**, which you can change. The claims were written
+# down before the runs ([What we expected](expectations.md)).
 #
 # **What it costs.** The histories ship with `ihlib`; `python -m ihlib reproduce --scale cpu --experiment emergence
 # --experiment transfer` retrains them after chapter 3's runs (some fine-tuning and reverse runs start from chapter 3
@@ -25,12 +24,77 @@ SCALE = ihlib.notebook_setup()
 CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
 
 # %% tags=["hide-input"]
+from ihlib.presets import compared_scale
 from ihlib.results import plan, results
 
 print(plan("transfer", SCALE))
-print(plan("emergence", SCALE))
-emergence = results("emergence", SCALE)  # from scratch, and the models the transfer runs start from
+print(plan("emergence", compared_scale(SCALE)))
+emergence = results("emergence", compared_scale(SCALE))  # from scratch, and the models the transfer runs start from
 transfer = results("transfer", SCALE)
+
+# %% [markdown]
+# ## The paper's transfer, at the paper's scale
+#
+# The paper fine-tunes its $L_{max} = 16$ polynomial models at epoch 200 on parity and reports that with all weights
+# trained they reach about 0.95 test accuracy within about 20 epochs, with layer-2 peakiness about 0.95, where parity
+# from scratch has about 0.73 after 250 epochs. Here: chapter 3's three paper-scale polynomial seeds at epoch 200,
+# fine-tuned on parity for at most 50 epochs (evaluated every 2, stopped once converged), all weights or the
+# layer-2 MLP only, against chapter 3's paper-scale parity runs from scratch. Claims S5 to S8 of the
+# [expectations page](expectations.md) were written before any of these runs: they count only the seeds whose
+# epoch-200 model has a head (accuracy ≥ 0.95 and layer-2 peakiness ≥ 0.9), and each is evaluated once every run
+# it is about is in. The figure shows every seed that has been trained (thin), their mean (thick) and the paper
+# (black).
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+from ihlib import claims
+from ihlib.results import finished_results
+from ihlib.viz import markdown_table, plot_seeds
+
+if SCALE == "paper":
+    paper_emergence, paper_transfer = emergence, transfer
+else:
+    paper_emergence, paper_transfer = finished_results("emergence", "paper"), finished_results("transfer", "paper")
+paper_poly = {r.seed: r.history for r in paper_emergence.values() if r.cell == "polynomial"}
+paper_runs = {(r.cell, r.seed): r.history for r in paper_transfer.values()
+              if r.cell in ("finetune_all", "finetune_mlp2")}
+paper_scratch = [r.history for r in paper_emergence.values() if r.cell == "parity"]
+groups = {"from scratch (chapter 3, L_max 16)": paper_scratch,
+          **{label: [h for (c, _), h in sorted(paper_runs.items()) if c == cell]
+             for label, cell in (("fine-tune all weights", "finetune_all"),
+                                 ("fine-tune the layer-2 MLP only", "finetune_mlp2"))}}
+if paper_runs:
+    plot_seeds({k: v for k, v in groups.items() if v}, ("test_accuracy", "peakiness_layer2"),
+               "Parity at L_max 16: from scratch and from a polynomial model at epoch 200", xlim=(0, 60),
+               reference={"test_accuracy": [(20, 0.95)], "peakiness_layer2": [(20, 0.95)]})
+    plt.show()
+
+
+def _cell(value, epochs=False):
+    return "none" if value == claims.NEVER else f"{value:g}" if epochs else f"{value:.2f}"
+
+
+rows = []
+for seed, start in sorted(paper_poly.items()):
+    row = [f"s{seed}", f"{claims.at(start, 200):.2f}", f"{claims.at(start, 200, 'peakiness_layer2'):.2f}",
+           "yes" if claims.has_head(start, 200) else "no"]
+    for cell in ("finetune_all", "finetune_mlp2"):
+        h = paper_runs.get((cell, seed))
+        row += ([_cell(claims.epoch_to(h), True), _cell(claims.at(h, 20)), f"{h[-1]['epoch']}",
+                 _cell(h[-1]["test_accuracy"]), _cell(h[-1]["peakiness_layer2"])] if h else ["not yet"] + [""] * 4)
+    rows.append(row)
+markdown_table(["seed", "acc. @200", "L2 @200", "head?", "all: epoch to 0.9", "acc. @20", "last epoch", "acc.", "L2",
+                "MLP only: epoch to 0.9", "acc. @20", "last epoch", "acc.", "L2"], rows,
+               title="Each polynomial model at epoch 200, and its two fine-tuning runs on parity",
+               note=f"{len(paper_runs)} of the 6 fine-tuning runs trained; parity from scratch: "
+                    f"{len(paper_scratch)} of 3 seeds ({', '.join(f'{claims.at(h, 250):.2f}' for h in paper_scratch)}"
+                    " at epoch 250)")
+
+# %% tags=["hide-input"]
+paper_claims = claims.paper_transfer(paper_transfer, paper_emergence)
+if SCALE != "smoke":  # the shipped paper-scale runs (retrained only at the paper scale), as in chapter 3
+    claims.check(paper_claims, misses=PAPER_MISSES)
+paper_claims
 
 # %% [markdown]
 # ## Parity, from scratch and from a polynomial model
@@ -39,9 +103,6 @@ transfer = results("transfer", SCALE)
 # parity. The x-axis stops at 60 epochs; the runs from scratch go on to 300 (chapter 3).
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
-from ihlib.viz import plot_seeds
-
 plot_seeds({"from scratch (chapter 3)": emergence.histories("parity"),
             "fine-tune all weights": transfer.histories("finetune_all"),
             "fine-tune the layer-2 MLP only": transfer.histories("finetune_mlp2")},
@@ -65,8 +126,6 @@ plt.show()
 # sum mod 5).
 
 # %% tags=["hide-input"]
-from ihlib import claims
-
 transfer_claims = claims.transfer(transfer, emergence)
 if CLAIMS:
     claims.check(transfer_claims, misses=["T3"])
@@ -134,7 +193,6 @@ from ihlib import IterativeTask, Vocabulary, make_dataset
 from ihlib.metrics import evaluate
 from ihlib.results import load_or_train
 from ihlib.tasks import parity_task, polynomial_task
-from ihlib.viz import markdown_table
 
 
 def probe(inputs: tuple[int, ...], step, states=tuple(range(11)), **kw) -> IterativeTask:
@@ -217,8 +275,12 @@ plt.show()
 # %% [markdown]
 # **The shipped task, the running sum mod 5** (checked in the next cell, which skips the checks once you change
 # the task). Fine-tuning all weights reaches 0.9 within 5 epochs in every seed (T6). From scratch, with the
-# recipe's 300 epochs, two seeds reach 0.9 (at epochs 100 and 230) and the third does not. The layer-2 MLP alone
-# falls short again: no seed reaches 0.9, and they end between 0.52 and 0.70.
+# recipe's 300 epochs, two seeds reach 0.9 (at epochs 100 and 230) and the third does not. Only one of those two
+# grows a clean head (layer-2 peakiness 0.97 at its last epoch); the other ends at accuracy 1.00 with layer-2
+# peakiness 0.49: it solves the task with a circuit that, by our measure, does not fetch $x_t$ with most of its
+# layer-2 attention, as one of chapter 3's parity seeds does (accuracy 1.00, layer-2 peakiness 0.11). The
+# fine-tuned runs keep their head (0.92 to 1.00).
+# The layer-2 MLP alone falls short again: no seed reaches 0.9, and they end between 0.52 and 0.70.
 
 # %% tags=["hide-input"]
 from ihlib.experiments import EXAMPLE_TASK
@@ -229,6 +291,12 @@ if CLAIMS and task.to_dict() == EXAMPLE_TASK.to_dict():
     ends = [h[-1]["test_accuracy"] for h in custom.histories(f"{task.name}_mlp2")]
     assert all(claims.epoch_to(h) == claims.NEVER for h in custom.histories(f"{task.name}_mlp2"))
     assert (f"{min(ends):.2f}", f"{max(ends):.2f}") == ("0.52", "0.70")
+    solved = sorted(f"{h[-1]['peakiness_layer2']:.2f}" for h in custom.histories(f"{task.name}_scratch")
+                    if claims.epoch_to(h) < claims.NEVER and h[-1]["test_accuracy"] >= 0.995)
+    assert solved == ["0.49", "0.97"]
+    assert [f"{h[-1]['peakiness_layer2']:.2f}" for h in emergence.histories("parity")
+            if h[-1]["test_accuracy"] >= 0.995 and h[-1]["peakiness_layer2"] < 0.5] == ["0.11"]
+    assert claims.span([h[-1]["peakiness_layer2"] for h in custom.histories(f"{task.name}_all")]) == "0.92-1.00"
 
 # %% [markdown]
 # ## What we learned
