@@ -18,8 +18,9 @@ def get_scale(scale: str | None = None) -> str:
 
     ``smoke`` is for CI (seconds per chapter).  ``cpu`` is the book's: its results ship, so chapters load them, and
     retraining a chapter's runs takes hours on a laptop's CPU.  ``colab`` retrains, on a GPU, seed 0 of each of the
-    ``cpu`` scale's settings (in float32): by ``ihlib.cost``'s estimate 5-40 minutes per chapter on a Colab T4, and
-    the chapters print their own estimate before training.  ``paper`` is the paper's recipe at full length: by the
+    ``cpu`` scale's settings of a chapter's own experiments (in float32), comparing them with the ``cpu`` scale's
+    shipped runs of chapter 3: by ``ihlib.cost``'s estimate at most about 20 minutes per chapter on a Colab T4
+    (``benchmarks/colab_budget.py``), and the chapters print their own estimate before training.  ``paper`` is the paper's recipe at full length: by the
     same estimate 20-30 minutes per emergence run on a T4 but days of GPU time for chapter 5's sweeps, so it is for
     a cluster (``python -m ihlib reproduce --executor slurm``); it is never picked by default.
     """
