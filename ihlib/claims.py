@@ -399,6 +399,8 @@ def paper_transfer(res: Results, emergence_runs: Results, seeds: int = 3, init_e
     heads = [s for s, h in sorted(start.items()) if has_head(h, init_epoch)]
     runs = {cell: {r.seed: r.history for r in res.values() if r.cell == cell}
             for cell in ("finetune_all", "finetune_mlp2")}
+    if any(r.config.init_epoch != init_epoch for r in res.values() if r.cell in runs):
+        raise ValueError(f"S5-S8 are about fine-tuning from epoch {init_epoch}; these runs start elsewhere")
     ready = {cell: all(s in runs[cell] for s in heads) for cell in runs}
     ft_all = [runs["finetune_all"][s] for s in heads] if ready["finetune_all"] else []
     scratch_runs = [r.history for r in emergence_runs.values() if r.cell == "parity"]

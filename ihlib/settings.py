@@ -75,9 +75,9 @@ def set_seed(seed: int) -> None:
 SCALE_NOTES = {
     "smoke": "the smallest runs, trained in seconds: they exercise the code, and the figures are not the text's",
     "colab": "this chapter retrains seed 0 of every setting of its own experiments at the cpu scale on this device "
-             "(the estimate is printed before training); the runs it only compares with or starts from (chapter 3's) "
-             "are the cpu scale's shipped ones; the text and its checked claims describe the cpu scale's shipped "
-             "runs, which IHLIB_SCALE=cpu loads instead of training",
+             "(the estimate is printed before training); the runs it only compares with or starts from, another "
+             "chapter's, are the cpu scale's shipped ones; the text and its checked claims describe the cpu scale's "
+             "shipped runs, which IHLIB_SCALE=cpu loads instead of training",
     "cpu": "the book's scale: the chapter loads its shipped runs and checks the text's claims against them",
     "paper": "the paper's recipe at L_max 16: runs neither shipped nor cached are trained (hours each on a CPU)",
 }

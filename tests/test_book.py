@@ -16,6 +16,6 @@ def test_the_colab_budget_prices_exactly_the_experiments_each_chapter_trains():
     for src in sorted((ROOT / "book" / "src").glob("*.py")):
         chapter = int(src.name[:2])
         # trained at the chapter's own scale; what it compares with is loaded at presets.compared_scale(SCALE)
-        trained = set(re.findall(r'(?:results|load_or_train)\("(\w+)", (?:"\w+", )?SCALE\b', src.read_text()))
+        trained = set(re.findall(r'(?:results|load_or_train)\("(\w+)", (?:f?"[^"]*", )?SCALE\b', src.read_text()))
         priced = {experiment for experiment, _ in budget.CHAPTERS.get(chapter, [])}
         assert trained == priced, (src.name, trained, priced)

@@ -229,13 +229,13 @@ positional_claims
 # succeed from about 23 of 31 positional dimensions while frozen ones mostly stay at or below 0.4 accuracy even
 # after 10,000 epochs.
 #
-# *Why?* We can test one explanation here: the `fast` recipe's weight decay of 1.0 pulls learned positions toward
+# *A hypothesis, tested in the next section:* the `fast` recipe's weight decay of 1.0 pulls learned positions toward
 # zero, while frozen ones are not trained and so not decayed, and this alone could make learned positions on few
-# coordinates worse and less stable. The next section tests it with the same cells without weight decay. Another
-# explanation, that the paper's contrast needs its longer sequences ($L_{max} = 16$ and more, where random codes
-# for the many positions crowd together on few coordinates), would need the `paper` scale's `positional`
-# experiment: about 30 runs of an hour or more each, beyond this book's CPU budget. We have not run it, so we do
-# not offer it as a finding: at $L_{max} = 8$ the paper's contrast does not appear, and that is all this sweep says.
+# coordinates worse and less stable. The other candidate, that the paper's contrast needs its longer sequences
+# ($L_{max} = 16$ and more, where random codes for the many positions crowd together on few coordinates), would
+# need the `paper` scale's `positional` experiment: about 30 runs of an hour or more each, beyond this book's CPU
+# budget. We have not run it, so we drop it rather than offer it untested: at $L_{max} = 8$ the paper's contrast
+# does not appear, and that is all this sweep says.
 
 # %% tags=["hide-input"]
 if CLAIMS:
@@ -259,7 +259,7 @@ if CLAIMS:
 # %% [markdown]
 # ### Does weight decay hurt learned positions? (P3, P4)
 #
-# The weight-decay explanation makes a prediction we wrote down before testing it (claims P3 and P4 on the
+# The weight-decay hypothesis makes a prediction we wrote down before testing it (claims P3 and P4 on the
 # [expectations page](expectations.md)): without weight decay, learned positions on 4 coordinates should do better
 # than with it, and better than frozen ones. The same 4-coordinate cells, three seeds each, with the `fast` recipe's
 # weight decay set to 0 and nothing else changed:
@@ -276,7 +276,7 @@ for cell in ("learned_p4", "frozen_p4", "learned_p4_nodecay", "frozen_p4_nodecay
 # %% [markdown]
 # **P4 holds, P3 misses** (the claims table above; the text is checked below). Without weight decay every learned
 # seed converges, and each reaches 0.9 sooner than any learned seed did with weight decay: on 4 coordinates, weight
-# decay is what made learned positions worse and unstable, as the explanation above says. But frozen positions
+# decay is what made learned positions worse and unstable, as the hypothesis above says. But frozen positions
 # converge without weight decay too, so P2's contrast does not appear either way at this scale: learned positions
 # get to 0.9 sooner than frozen ones, yet both end at 0.99 or more.
 
