@@ -6,7 +6,7 @@
 # learned against frozen random positions; then a grid of widths × lengths and how many dimensions positions need.
 # Each section states the claims we wrote down before its runs were trained ([What we expected](expectations.md))
 # and whether they hold. Chapter 6 turns to the data (batch order, amount, task mixes), and chapter 8 to what weight
-# decay changes (the one-minute `fast` recipe of chapter 3 depends on it).
+# decay changes in the paper's recipe (the one-minute `fast` recipe of chapter 3 uses it).
 #
 # *Peakiness* (chapter 2) measures the head: the fraction of CoT tokens whose attention puts more than half its
 # weight where an iteration head would, on EoI in layer 1 and on $x_t$ in layer 2 (1 for a perfect head).
@@ -257,12 +257,13 @@ if CLAIMS:
     assert ever == {"learned_p4": 2, "frozen_p4": 3}
 
 # %% [markdown]
-# ### Does weight decay hurt learned positions? (P3, P4)
+# ## Does weight decay hurt learned positions? (P3, P4)
 #
 # The weight-decay hypothesis makes a prediction we wrote down before testing it (claims P3 and P4 on the
 # [expectations page](expectations.md)): without weight decay, learned positions on 4 coordinates should do better
 # than with it, and better than frozen ones. The same 4-coordinate cells, three seeds each, with the `fast` recipe's
-# weight decay set to 0 and nothing else changed:
+# weight decay set to 0 and nothing else changed (chapter 8 asks what weight decay does to the paper's recipe
+# itself):
 
 # %% tags=["hide-input"]
 plot_seeds({f"{kind}, {label}": positional.histories(f"{kind}_p4{suffix}")

@@ -11,10 +11,10 @@
 # down before the runs ([What we expected](expectations.md)).
 #
 # **What it costs.** The histories ship with `ihlib`. `python -m ihlib reproduce --scale cpu --experiment emergence
-# --experiment transfer` retrains the `cpu` scale's after chapter 3's runs (some fine-tuning and reverse runs start
+# --experiment transfer` retrains the `cpu` scale's runs after chapter 3's (some fine-tuning and reverse runs start
 # from chapter 3 models that ship without weights; those take about 18 minutes each); `--scale paper --experiment
 # transfer --run finetune_all_s0` retrains one of the paper scale's fine-tuning runs from the shipped epoch-200
-# weights (a few minutes each on 2 threads here). The first cell below says how many runs are shipped or cached,
+# weights (a few minutes each on 2 threads of this project's CPUs). The first cell below says how many runs are shipped or cached,
 # and how long training the others would take at most.
 # Every transfer run stops once converged (test accuracy ≥ 0.99 at three evaluations in a row), so a curve that
 # ends before the others is a run that was done.

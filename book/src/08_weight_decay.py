@@ -1,12 +1,13 @@
 # %% [markdown]
 # # 8. What weight decay does
 #
-# **What you will see.** The one-minute `fast` recipe of chapter 3 grows a head within a minute only with its weight
-# decay of 1.0; its models do not memorise without CoT, and their layer 1 is less sharp than the paper's. Does
+# **What you will see.** The one-minute `fast` recipe of chapter 3 uses AdamW weight decay 1.0, which the paper's
+# recipe does not; its models do not memorise without CoT, and their layer 1 is less sharp than the paper's. Does
 # weight decay alone explain these differences? The `fast` recipe differs from the paper's in six ways at once
 # (chapter 3); this experiment changes one: the paper's recipe at $L_{max} = 8$ with AdamW weight decay 1.0, with
 # and without CoT, three seeds each, beside the `fast` recipe without CoT. It compares them with chapter 3's runs
-# (with CoT) and chapter 5's (without). The claims were written down before the runs
+# (with CoT) and chapter 5's (without). Chapter 5 tests weight decay on one more thing, learned positions on few
+# coordinates (claims P3 and P4). The claims were written down before the runs
 # ([What we expected](expectations.md)).
 #
 # *Peakiness* (chapter 2) measures the head: the fraction of CoT tokens whose attention puts more than half its
@@ -52,7 +53,7 @@ plot_final_values({"paper's recipe, CoT": paper_cot, "+ weight decay, CoT": deca
                    "+ weight decay, no CoT": decay.histories("decay_nocot"),
                    "fast recipe, no CoT": decay.histories("fast_nocot")},
                   ("test_accuracy", "train_accuracy", "peakiness_layer1", "peakiness_layer2"),
-                  "Polynomial iteration: weight decay 1.0, nothing else changed", chance=1 / 11)
+                  "Polynomial iteration: with and without weight decay 1.0", chance=1 / 11)
 plt.show()
 decay_claims = claims.weight_decay(decay, ablations)
 if CLAIMS:
@@ -67,10 +68,12 @@ decay_claims
 # position puts more than half of its layer-1 attention on EoI (the mean weight there is 0.15–0.19, against 0.39–0.55
 # in chapter 3). Two of the three runs stopped once converged, at epochs 160 and 180, where chapter 3's runs go on
 # to 300; but at the epoch where each of them ended, every one of chapter 3's seeds already had the sharper layer 1
-# and layer 2, so the earlier stop does not explain the gap. In the curves below, both recipes start alike: at epoch
+# and layer 2, so the earlier stop does not explain the gap.
+#
+# In the curves below, both recipes start alike: at epoch
 # 10 every run's layer-1 peakiness is 0.15–0.18 (about one CoT position per sequence on EoI); without weight decay it
-# then grows, with it it falls to zero. How these models find $x_t$ instead, we have not looked into (only the curves
-# of these runs ship). The `fast` recipe, whose weight decay is also 1.0, does grow layer-1 attention to EoI
+# then grows, with weight decay it falls to zero. How these models find $x_t$ instead, we have not looked into
+# (their weights are not shipped). The `fast` recipe, whose weight decay is also 1.0, does grow layer-1 attention to EoI
 # (0.27–0.49 in the four of chapter 3's five `fast` seeds that converge), so weight decay by itself is not what gives
 # the `fast` recipe its heads; which of the `fast` recipe's other differences keeps layer 1 on EoI is not tested.
 #
@@ -110,5 +113,5 @@ if CLAIMS:
 #
 # * **Weight decay changes the solution**: with it, the paper's recipe learns the task as fast but without the
 #   layer-1 half of the iteration head as we measure it, and memorises far less without CoT.
-# * The heads that earlier versions of this book found with the `fast` recipe were not weight decay's doing alone:
-#   the `fast` recipe, with the same weight decay, keeps layer-1 attention on EoI.
+# * The `fast` recipe's heads are not weight decay's doing alone: with the same weight decay, the `fast` recipe
+#   keeps layer-1 attention on EoI.
