@@ -169,12 +169,13 @@ if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs,
 # uses the authors' block: from chapter 3 on, every `cpu` run is the paper's recipe at $L_{max} = 8$ unless its
 # chapter says otherwise.
 #
-# **Layer-1 peakiness stays low** even in the runs that predict every token: 0.33 to 0.52 in the five runs with
-# test accuracy $\geq 0.99$, against 0.86 to 0.99 for layer 2. The circuit needs layer 1 only to tell the
-# layer-1 MLP where the input ends, and a pattern that spreads its weight (say, over EoI and the input before it)
-# can carry that as well: the mean of the position embeddings it attends to still depends on $L$. That is our
-# hypothesis for why the authors' 0.5 threshold is so often missed in layer 1; no run here tests it. The paper's
-# own layer-1 peakiness for polynomial iteration ends near 0.7 after 1000 epochs (chapter 3).
+# **Layer-1 peakiness stays low** even in the accurate runs: 0.33 to 0.52 in the five runs with test accuracy
+# $\geq 0.99$, against 0.86 to 0.99 for layer 2. So in layer 1 many CoT tokens put less than half of their attention
+# on EoI. *Our hypothesis, not tested here:* the circuit needs layer 1 only to tell the layer-1 MLP where the input
+# ends, and attention spread over EoI and the tokens before it can carry that too, since the average of the
+# positions it looks at still changes with the length $L$ (chapter 4 finds the same when it compares a trained model
+# with the hand-built head). The paper's own layer-1 peakiness for polynomial iteration ends near 0.7 after 1000
+# epochs (chapter 3).
 
 # %% [markdown]
 # ## How this book's runs differ from the authors'

@@ -169,18 +169,19 @@ print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, peakines
 
 # %% tags=["hide-input"]
 if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
-    assert rows[:, 2].min() >= 0.9, "the trained layer 2 should pick the hand-built key for nearly every query"
-    assert rows[:, 1].max() <= 0.85, "layer 1 agrees on 85 % of its pattern's queries or fewer"
-    assert summary_trained["peakiness_layer1"] <= 0.6, "the text: at most 0.6"
+    from ihlib.claims import span
+
+    assert span(rows[:, 2]) == "0.95-0.97" and span(rows[:, 1]) == "0.48-0.82"  # the text below
+    assert f"{summary_trained['peakiness_layer1']:.2f}" == "0.54"
     print(f"layer 2 agrees on {rows[:, 2].min():.2f} to {rows[:, 2].max():.2f} of its pattern's queries, "
           f"layer 1 on {rows[:, 1].min():.2f} to {rows[:, 1].max():.2f}")
 
 # %% [markdown]
 # **What the comparison shows** (at the `cpu` scale, the run shipped with `ihlib`, seed 0; checked above). In layer 2
-# the two models pick the same key for at least 90% of the pattern's queries at every length shown: the trained layer
-# 2 attends where the hand-built iteration head does. In layer 1 they agree less (on 85 % of the queries or fewer,
-# the line above gives the range): the construction sends every CoT token to EoI with weight 1, while the trained
-# model's layer-1 peakiness (at most 0.6, printed above) says that many CoT tokens give EoI less than half their
+# the two models pick the same key for 95 % to 97 % of the pattern's queries at every length shown: the trained
+# layer 2 attends where the hand-built iteration head does. In layer 1 they agree less (on 48 % to 82 % of the
+# queries): the construction sends every CoT token to EoI with weight 1, while the trained model's layer-1 peakiness
+# (0.54, printed above) says that many CoT tokens give EoI less than half their
 # attention; the attention maps above show where the rest goes. Our reading, not tested here:
 # the layer-1 output only has to tell the MLP where the input ended, and a partial, position-dependent blend of EoI
 # and its neighbours carries that as well as a sharp copy does, so training has no reason to sharpen it.
