@@ -69,20 +69,19 @@ rows += [["paper, polynomial (mean)", "0.4", "0.9", "", "1000", "", "0.7", "0.9"
 markdown_table(["run", "acc. @100", "@200", "@250", "last epoch", "acc.", "L1", "L2"], rows,
                title="Test accuracy, and peakiness at the last epoch: our paper-scale runs and the paper",
                note=f"{len(paper)} of the {len(EXPERIMENTS['emergence'].runs('paper'))} runs of this scale (3 seeds "
-                    "per task); the parity seeds join the table when their 500 epochs are trained.")
+                    "per task); polynomial trained for 300 epochs, parity for 500")
 
 # %% [markdown]
-# What the three polynomial seeds should show was written down after seeds 0 and 1 had been shown and before seed 2
-# had finished (claim S1 of the [expectations page](expectations.md), which says how much seeds 0 and 1 had already
-# decided). Each claim is evaluated once every run it is about is in: S1 now, S2 to S4 (parity against polynomial)
-# when the parity runs are.
+# What these runs should show was written down after polynomial seeds 0 and 1 had been shown and before any other
+# run had finished (claims S1 to S4 of the [expectations page](expectations.md), which says how much seeds 0 and 1
+# had already decided). Each claim is evaluated once every run it is about is in.
 
 # %% tags=["hide-input"]
 from ihlib import claims
 
 paper_claims = claims.paper_emergence(paper)
 if SCALE != "smoke":
-    claims.check(paper_claims)
+    claims.check(paper_claims, misses=["S3"])
 paper_claims
 
 # %% [markdown]
@@ -115,6 +114,35 @@ if SCALE != "smoke":
     assert [f"{r.history[-1]['peakiness_layer1']:.2f}" for r in grown] == ["0.75", "0.75"]
     assert [f"{r.history[-1]['peakiness_layer2']:.2f}" for r in grown] == ["0.96", "0.99"]
     print(f"0.9 before epoch 200: {', '.join(r.name for r in grown)}; never: {stuck.name}")
+
+# %% [markdown]
+# **Parity against polynomial (S2 to S4): parity is slower and its head less clean, as in the paper, but S3 misses
+# narrowly.** At epoch 150 parity's mean accuracy is 0.35 against polynomial's 0.47 (S2 holds; the paper has 0.47
+# against 0.77, so both of ours are below the paper's). At epoch 250 parity's mean is 0.66 (seeds: 0.80, 0.55 and
+# 0.65), below S3's threshold of 0.68 (the paper's 0.73, −0.05), so **S3 misses**. At epoch 300 parity's mean
+# layer-2 peakiness is 0.59 against polynomial's 0.72 (S4 holds: at least 0.1 below; the paper has about 0.6 against
+# 0.9). Polynomial's mean is pulled down by its seed 1, which has no head (0.22); its two seeds with a head are at
+# 0.96 and 0.99. The parity seeds disagree too: by epoch 300 only seed 0 has reached 0.9 (at epoch 300 itself),
+# seed 2 is at 0.70, and seed 1 stays below 0.6 to the end of its 500 epochs, with layer-2 peakiness 0.38 there.
+
+# %% tags=["hide-input"]
+if SCALE != "smoke":
+    parity_paper = sorted((r for r in paper.values() if r.cell == "parity"), key=lambda r: r.seed)
+
+    def mean_at(runs, epoch, key="test_accuracy"):
+        return sum(value_at(r.history, epoch, key) for r in runs) / len(runs)
+
+    assert len(parity_paper) == 3 and len(poly_paper) == 3
+    assert (f"{mean_at(parity_paper, 150):.2f}", f"{mean_at(poly_paper, 150):.2f}") == ("0.35", "0.47")
+    assert f"{mean_at(parity_paper, 250):.2f}" == "0.66"
+    assert [f"{value_at(r.history, 250):.2f}" for r in parity_paper] == ["0.80", "0.55", "0.65"]
+    l2 = (mean_at(parity_paper, 300, "peakiness_layer2"), mean_at(poly_paper, 300, "peakiness_layer2"))
+    assert (f"{l2[0]:.2f}", f"{l2[1]:.2f}") == ("0.59", "0.72")
+    assert [f"{value_at(r.history, 300, 'peakiness_layer2'):.2f}" for r in poly_paper] == ["0.96", "0.22", "0.99"]
+    assert epoch_to(parity_paper[0].history) == 300 and f"{value_at(parity_paper[2].history, 300):.2f}" == "0.70"
+    assert all(epoch_to(r.history) > 300 for r in parity_paper[1:])
+    seed1 = parity_paper[1].history
+    assert max(row["test_accuracy"] for row in seed1) < 0.6 and f"{seed1[-1]['peakiness_layer2']:.2f}" == "0.38"
 
 # %% [markdown]
 # ## The same recipe at $L_{max} = 8$, five seeds per task
@@ -288,5 +316,7 @@ plt.show()
 #   comes to look at $x_t$ as accuracy rises, at $L_{max} = 8$ as at the paper's 16.
 # * When it rises, and how fast, varies from seed to seed, and at $L_{max} = 8$ the rise is slower than we expected.
 #   A mean curve hides this: every figure here shows every seed.
+# * Parity is learned more slowly and with a less clean head, at $L_{max} = 16$ as at 8 (S2, S4, E7, E8), though our
+#   paper-scale parity seeds stay below the paper's mean at epoch 250 (S3 misses).
 # * The head is a means, not an end: parity admits other solutions, and its seeds find different ones. Chapter 4
 #   builds the clean one by hand.
