@@ -51,8 +51,8 @@ def compared_scale(scale: str) -> str:
     """The scale of the runs a chapter only compares its own with or starts from (chapter 3's ``emergence`` runs,
     the ``fast`` recipe, chapter 5's runs without CoT in chapter 8): at ``colab``, the ``cpu`` scale's shipped runs,
     because each Colab notebook has a machine of its own and would otherwise retrain chapter 3 in every chapter;
-    every other scale, itself."""
-    return "cpu" if scale == "colab" else scale
+    every other scale, itself.  Today the same scale as :func:`settings_of`'s, a separate name for a separate idea."""
+    return settings_of(scale)
 
 
 def base(scale: str) -> TrainConfig:
