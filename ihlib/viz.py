@@ -16,6 +16,7 @@ from IPython.display import Markdown
 import numpy as np
 import torch
 from matplotlib import animation
+from matplotlib.lines import Line2D
 
 from .metrics import eval_mode, ideal_attention, pattern_indices
 from .tasks import EOI, EOS, Vocabulary
@@ -206,6 +207,12 @@ KEY_LABELS = {"test_accuracy": "test accuracy", "train_accuracy": "training accu
               "test_accuracy_parity": "parity test accuracy"}
 
 
+def _with_count(label: str, n: int) -> str:
+    """``label`` with how many seeds its mean line averages, inside the label's own closing parenthesis if it has
+    one (``"scratch (ch. 3)"`` -> ``"scratch (ch. 3; mean of 3)"``)."""
+    return f"{label[:-1]}; mean of {n})" if label.endswith(")") else f"{label} (mean of {n})"
+
+
 def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] = ("test_accuracy", "peakiness_layer2"),
                title: str = "", reference: dict[str, Sequence[tuple[float, float]]] | None = None,
                reference_label: str = "the paper (read off its plots, ±0.05)", x: str = "epoch",
@@ -225,7 +232,7 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
             last = [{r[x]: r[key] for r in run} for run in runs]
             mean = [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= epoch), np.nan) for v in last])
                     for epoch in epochs]
-            ax.plot(epochs, mean, color=colours(i), lw=2.2, label=f"{label} (mean of {len(runs)})")
+            ax.plot(epochs, mean, color=colours(i), lw=2.2, label=_with_count(label, len(runs)))
         for epoch, value in (reference or {}).get(key, ()):
             ax.errorbar([epoch], [value], yerr=0.05, fmt="o", color="k", ms=4, capsize=3, label=reference_label)
         ax.set(xlabel="optimiser step" if x == "step" else x, ylim=(-0.02, 1.02),
@@ -287,8 +294,9 @@ def _draw_step(axes: Sequence[plt.Axes], labels: list[str], frame: StepFrame, le
         ax.set_ylim(0, 1.05)
         picked = labels[int(np.argmax(row[: frame.query + 1]))]
         ax.set_ylabel("attention")
-        ax.set_title(f"layer {layer}: looks at {picked}" + (f" (ideal: {labels[ideal[frame.query]]})"
-                                                             if frame.query in ideal else ""), fontsize=10)
+        target = (f" (ideal: {labels[ideal[frame.query]]})" if frame.query in ideal
+                  else " (the head has no target at this token)" if layer <= 2 else "")
+        ax.set_title(f"layer {layer}: looks at {picked}{target}", fontsize=10)
     ok = "✓" if frame.prediction == frame.target else "✗"
     axes[0].figure.suptitle(f"{title}current token {labels[frame.query]} (shaded) → predicts {frame.prediction} "
                             f"(true {frame.target}) {ok}", fontsize=10)
@@ -457,24 +465,30 @@ def plot_attention_shares(shares: dict[str, dict[str, float]], title: str, xlabe
 
 
 def plot_final_values(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str], title: str = "",
-                      chance: float | None = None) -> plt.Figure:
+                      chance: dict[str, float] | None = None) -> plt.Figure:
     """The last evaluation of every run, one panel per history column in ``keys``: a dot per seed and a bar for
     the mean, one bar per group (label -> histories).  NaN values (no CoT: no attention pattern) are left out.
-    ``chance``: a dashed line on the first panel."""
+    ``chance``: group label -> the accuracy of guessing its one answer token, drawn as a dashed mark across that
+    group's bar on the accuracy panels (a whole CoT sequence's chance is far lower, so CoT groups get none)."""
+    unknown = set(chance or {}) - set(groups)
+    if unknown:
+        raise ValueError(f"chance levels for groups not plotted: {sorted(unknown)}")
     fig, axes = plt.subplots(1, len(keys), figsize=(COLUMN_INCHES, 2.2 + 0.09 * max(map(len, groups))),
                              constrained_layout=True, squeeze=False)
     for ax, key in zip(axes[0], keys):
-        for i, runs in enumerate(groups.values()):
+        for i, (name, runs) in enumerate(groups.items()):
             values = np.array([run[-1][key] for run in runs], dtype=float)
             values = values[~np.isnan(values)]
             if len(values):
                 ax.bar(i, values.mean(), color="#8ecae6", width=0.6)
                 ax.plot([i] * len(values), values, "ko", ms=4)
+            if "accuracy" in key and name in (chance or {}):
+                ax.hlines(chance[name], i - 0.4, i + 0.4, color="crimson", ls="--", lw=1.5)
         ax.set_xticks(range(len(groups)), list(groups), rotation=90)
         label = KEY_LABELS.get(key, key.replace("_", " "))
         ax.set(ylim=(0, 1.05), title=label.replace(" (", "\n(") if len(keys) > 3 else label)  # narrow panels
-    if chance is not None:
-        axes[0, 0].axhline(chance, color="crimson", ls="--", lw=1)
-        axes[0, 0].text(len(groups) - 0.6, chance + 0.02, "chance", color="crimson", ha="right", fontsize=MIN_FONT)
+    if chance:
+        fig.legend([Line2D([], [], color="crimson", ls="--", lw=1.5)], ["chance: the one answer token guessed"],
+                   loc="outside lower center", frameon=False)
     fig.suptitle(title, fontsize=11)
     return fig

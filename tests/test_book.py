@@ -1,10 +1,14 @@
-"""The book's sources against what describes them: the Colab budget prices exactly what each chapter trains."""
+"""The book's sources against what describes them: the Colab budget prices exactly what each chapter trains, and
+the code a reader sees fits the page."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 from pathlib import Path
+
+import jupytext
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +23,17 @@ def test_the_colab_budget_prices_exactly_the_experiments_each_chapter_trains():
         trained = set(re.findall(r'(?:results|load_or_train)\("(\w+)", (?:f?"[^"]*", )?SCALE\b', src.read_text()))
         priced = {experiment for experiment, _ in budget.CHAPTERS.get(chapter, [])}
         assert trained == priced, (src.name, trained, priced)
+
+
+#: Characters of code that the book's column shows on one line in a 1280-px browser window (measured in Chromium:
+#: 640 px of 8.43-px characters; 89 from 1600 px up): longer lines wrap (book/_static/book.css) and read badly.
+CODE_COLUMNS = 75
+
+
+@pytest.mark.parametrize("src", sorted((ROOT / "book" / "src").glob("*.py")), ids=lambda p: p.name)
+def test_code_the_reader_sees_fits_the_column(src):
+    cells = jupytext.reads(src.read_text(), fmt="py:percent").cells
+    shown = [c for c in cells if c.cell_type == "code" and not {"hide-input", "remove-cell"} & set(c.metadata.get(
+        "tags", []))]
+    wide = [line for c in shown for line in c.source.splitlines() if len(line) > CODE_COLUMNS]
+    assert not wide, f"{src.name}: shown code lines over {CODE_COLUMNS} characters: {wide}"

@@ -10,24 +10,22 @@ from ihlib.experiments import EXPERIMENTS
 from ihlib.metrics import evaluate
 from ihlib.results import shipped_dir
 
-#: Experiments whose runs are still training (over several sessions), or of which only some runs are meant to ship
-#: (paper transfer: the fine-tuning runs of chapter 7, not the reverse or custom-task ones): only the runs shipped
-#: so far are checked.
-IN_PROGRESS = {("paper", "emergence"), ("paper", "transfer")}
+#: The paper-scale experiments that ship, each with the name prefix of the runs it ships: every emergence run, and
+#: of the transfer experiment chapter 7's fine-tuning runs (its reverse and custom-task runs are cpu-scale only).
+PAPER_SHIPPED = {"emergence": "", "transfer": "finetune_"}
 SCALES = ("cpu", "paper")
 
 
 def shipped_runs(weights: bool) -> list[tuple[str, str, str]]:
-    """(scale, experiment, run) of every run that should be (or, in progress, is) shipped."""
+    """(scale, experiment, run) of every run that should be shipped."""
     out = []
     for scale in SCALES:
         for name, exp in EXPERIMENTS.items():
-            if scale == "paper" and (scale, name) not in IN_PROGRESS:
+            if scale == "paper" and name not in PAPER_SHIPPED:
                 continue
-            for run, cfg in exp.runs(scale).items():
-                if exp.ship_weights(scale, cfg) == weights and ((scale, name) not in IN_PROGRESS
-                                                               or shipped_dir(name, run, scale).record() is not None):
-                    out.append((scale, name, run))
+            prefix = PAPER_SHIPPED[name] if scale == "paper" else ""
+            out += [(scale, name, run) for run, cfg in exp.runs(scale).items()
+                    if run.startswith(prefix) and exp.ship_weights(scale, cfg) == weights]
     return out
 
 
@@ -77,12 +75,6 @@ def test_shipped_result_matches_its_config_and_reevaluates(scale, experiment, ru
         assert summary[key] == pytest.approx(last[key], abs=1e-6, nan_ok=True)
     assert summary["accuracy"] == pytest.approx(last["test_accuracy"], abs=1e-6)
     assert summary["accuracy_to_eos"] == pytest.approx(last["test_accuracy_to_eos"], abs=1e-6)
-
-
-@pytest.mark.parametrize("scale,experiment", sorted(IN_PROGRESS))
-def test_experiments_in_progress_have_shipped_finished_runs(scale, experiment):
-    shipped = [r for r in EXPERIMENTS[experiment].runs(scale) if shipped_dir(experiment, r, scale).record()]
-    assert shipped, f"{scale}/{experiment} is listed as in progress but ships no run: ship one or unlist it"
 
 
 def test_the_checks_above_cover_the_shipped_runs():

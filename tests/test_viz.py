@@ -49,7 +49,7 @@ def figures(max_len: int):
     yield "final values", viz.plot_final_values({"polynomial, CoT": [history()], "polynomial, one layer": [history()],
                                                  "parity, no CoT": [history()]},
                                                 ("test_accuracy", "train_accuracy", "peakiness_layer2"), "ablations",
-                                                chance=1 / 11)
+                                                chance={"parity, no CoT": 1 / 2})
     fig, ax = plt.subplots(figsize=(viz.COLUMN_INCHES, 3))
     yield "grid", viz.grid_heatmap(np.random.default_rng(0).random((4, 3)), [8, 16, 32, 64], [4, 6, 8], "accuracy",
                                    "L_max", "d", ax, boundary=0.5).figure
@@ -132,4 +132,31 @@ def test_attention_shares_add_up_and_their_figure_is_legible():
     assert abs(sum(shares.values()) - 1) < 1e-9 and all(v >= -1e-9 for v in shares.values())
     fig = viz.plot_attention_shares({"polynomial": shares, "parity": shares}, "Where layer 2 looks", "share")
     assert viz.legibility_problems(fig) == []
+    plt.close(fig)
+
+
+def test_seed_legends_count_seeds_inside_a_labels_own_parentheses():
+    fig = viz.plot_seeds({"from scratch (chapter 3)": [history(), history()], "fine-tuned": [history()]})
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["from scratch (chapter 3; mean of 2)", "fine-tuned (mean of 1)"]
+    plt.close(fig)
+
+
+def test_chance_marks_only_the_groups_given_and_refuses_unknown_ones():
+    groups = {"polynomial, CoT": [history()], "parity, no CoT": [history()]}
+    fig = viz.plot_final_values(groups, ("test_accuracy", "peakiness_layer2"), chance={"parity, no CoT": 0.5})
+    marks = [c for c in fig.axes[0].collections if c.get_linestyle()[0][1] is not None]
+    assert len(marks) == 1 and marks[0].get_segments()[0][0][1] == 0.5 and not fig.axes[1].collections
+    plt.close(fig)
+    with pytest.raises(ValueError, match="not plotted"):
+        viz.plot_final_values(groups, ("test_accuracy",), chance={"polynomial, no CoT": 1 / 11})
+
+
+def test_the_stepper_says_when_a_layer_has_no_target_at_the_current_token():
+    fig, axes = viz._stepper_figure(2)
+    labels, frames = viz.cot_steps(model(6), sequence(6), VOCAB)
+    viz._draw_step(axes, labels, frames[0], length := len(frames) - 1, "")  # EoI: layer 1's pattern starts after it
+    assert "no target" in axes[0].get_title() and f"(ideal: {labels[1]})" in axes[1].get_title()
+    viz._draw_step(axes, labels, frames[-1], length, "")  # the last CoT token: layer 2 has no input left to read
+    assert f"(ideal: {labels[length + 1]})" in axes[0].get_title() and "no target" in axes[1].get_title()
     plt.close(fig)

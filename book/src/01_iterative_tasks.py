@@ -30,13 +30,16 @@ SCALE = ihlib.notebook_setup()
 
 # %%
 import numpy as np
-from ihlib.tasks import Vocabulary, copy_task, encode, parity_task, polynomial_task
+from ihlib.tasks import (Vocabulary, copy_task, encode, parity_task,
+                         polynomial_task)
 
-tasks = {"copy": copy_task(), "parity": parity_task(), "polynomial": polynomial_task()}
+tasks = {"copy": copy_task(), "parity": parity_task(),
+         "polynomial": polynomial_task()}
 rng = np.random.default_rng(0)
 for name, task in tasks.items():
     x = rng.choice(np.array(task.inputs), size=(1, 8))
-    print(f"{name:11s} x = {x[0].tolist()}  ->  y = {task.run(x)[0].tolist()}")
+    y = task.run(x)
+    print(f"{name:11s} x = {x[0].tolist()}  ->  y = {y[0].tolist()}")
 
 # %% [markdown]
 # The recurrences hold on a large random sample: every state is $F$ of the previous state and the current input.
@@ -110,8 +113,9 @@ from itertools import product
 
 x4 = np.array(list(product(poly.inputs, repeat=4)))
 answers = poly.run(x4)[:, -1]
+pairs = len(poly.states) * len(poly.inputs)
 print(f"no CoT: {len(x4)} inputs -> {len(np.unique(answers))} answers; "
-      f"with CoT: {len(poly.states) * len(poly.inputs)} (state, input) pairs per step")
+      f"with CoT: {pairs} (state, input) pairs per step")
 
 # %% [markdown]
 # ## A task of your own
@@ -125,10 +129,11 @@ import matplotlib.pyplot as plt
 from ihlib.tasks import IterativeTask, make_dataset
 from ihlib.viz import plot_sequence
 
-sum_mod3 = IterativeTask("sum_mod3", inputs=(0, 1, 2), states=(0, 1, 2), step=lambda s, x: (s + x) % 3,
-                         initial_state=1)
+sum_mod3 = IterativeTask("sum_mod3", inputs=(0, 1, 2), states=(0, 1, 2),
+                         step=lambda s, x: (s + x) % 3, initial_state=1)
 vocab3 = Vocabulary.for_tasks([sum_mod3])
-seq = make_dataset(sum_mod3, max_len=7, n_per_length=4, vocab=vocab3).of_length(7)[0]
+examples = make_dataset(sum_mod3, max_len=7, n_per_length=4, vocab=vocab3)
+seq = examples.of_length(7)[0]
 plot_sequence(seq.tolist(), vocab3, "sum_mod3 with CoT (L = 7)")
 plt.show()
 try:

@@ -138,14 +138,21 @@ print(plan("recipes", SCALE, cells=list(blocks.values())))
 found = results("recipes", SCALE, cells=list(blocks.values()))
 groups = {label: found.histories(cell) for label, cell in blocks.items()}
 seeds = [r.seed for r in found.cell("paper_L8")]
-fig = plot_seeds(groups, title="Paper recipe, L_max = 8: a thin line per seed, the mean thick")
+fig = plot_seeds(groups, title="Paper recipe, $L_{max}$ = 8: "
+                 "a thin line per seed, the mean thick")
 plt.show()
-rows = [[label, r.seed, head_epoch(r.history) or "—", f"{r.history[-1]['epoch']}",
-         f"{r.history[-1]['test_accuracy']:.3f}", f"{r.history[-1]['peakiness_layer1']:.2f}",
-         f"{r.history[-1]['peakiness_layer2']:.2f}"] for label, cell in blocks.items() for r in found.cell(cell)]
-markdown_table(["block", "seed", "epoch of the head", "last epoch", "test accuracy", "layer-1 peakiness",
-                "layer-2 peakiness"],
-               rows, title="Each seed at its last evaluation", note="— : no iteration head within the budget")
+rows = []
+for label, cell in blocks.items():
+    for r in found.cell(cell):
+        last = r.history[-1]
+        rows.append([label, r.seed, head_epoch(r.history) or "—",
+                     last["epoch"], f"{last['test_accuracy']:.3f}",
+                     f"{last['peakiness_layer1']:.2f}",
+                     f"{last['peakiness_layer2']:.2f}"])
+markdown_table(["block", "seed", "epoch of the head", "last epoch",
+                "test accuracy", "layer-1 peakiness", "layer-2 peakiness"],
+               rows, title="Each seed at its last evaluation",
+               note="— : no iteration head within the budget")
 
 # %% tags=["hide-input"]
 reached = {label: sum(head_epoch(h) is not None for h in runs) for label, runs in groups.items()}

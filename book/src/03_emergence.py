@@ -46,7 +46,7 @@ paper = results("emergence", "paper") if SCALE == "paper" else finished_results(
 for task in ("polynomial", "parity"):
     runs = [r for r in paper.values() if r.cell == task]
     if runs:
-        plot_seeds({f"{task}, L_max 16": [r.history for r in runs]}, KEYS, f"{task} at the paper's scale",
+        plot_seeds({f"{task}, $L_{{max}}$ 16": [r.history for r in runs]}, KEYS, f"{task} at the paper's scale",
                    reference=PAPER_CURVES[task])
         plt.show()
 
@@ -160,7 +160,7 @@ from ihlib.results import plan
 print(plan("emergence", SCALE))
 emergence = results("emergence", SCALE)
 plot_seeds({task: emergence.histories(task) for task in emergence.cells()}, KEYS,
-           f"L_max = {emergence.cell('polynomial')[0].config.max_len}: every seed (thin) and their mean (thick)")
+           f"$L_{{max}}$ = {emergence.cell('polynomial')[0].config.max_len}: every seed (thin) and their mean (thick)")
 plt.show()
 
 # %% [markdown]
@@ -222,7 +222,7 @@ from ihlib.viz import plot_training
 poly = load_or_train("emergence", "polynomial_s0", SCALE)
 cfg = poly.config
 h = poly.history
-plot_training(h, f"polynomial iteration with CoT (L_max = {cfg.max_len}, d = {cfg.dim}, seed 0)",
+plot_training(h, f"polynomial iteration with CoT ($L_{{max}}$ = {cfg.max_len}, d = {cfg.dim}, seed 0)",
               first_epoch(h, "test_accuracy", 0.5))
 plt.show()
 
@@ -261,7 +261,8 @@ cot_stepper(poly.model, seq, poly.vocab, "polynomial")
 # %%
 from ihlib.viz import training_stepper
 
-snapshots = {epoch: poly.model_at(epoch) for epoch in sorted(poly.snapshots)}
+snapshots = {epoch: poly.model_at(epoch)
+             for epoch in sorted(poly.snapshots)}
 training_stepper(snapshots, seq, poly.vocab, step=min(3, cfg.max_len - 1))
 
 # %% [markdown]
@@ -306,7 +307,7 @@ plt.show()
 print(plan("recipes", compared_scale(SCALE), cells=["fast"]))
 fast = results("recipes", compared_scale(SCALE), cells=["fast"])
 plot_seeds({"the paper's recipe": emergence.histories("polynomial"), "the fast recipe": fast.histories("fast")},
-           KEYS, f"polynomial iteration with CoT, L_max = {cfg.max_len}")
+           KEYS, f"polynomial iteration with CoT, $L_{{max}}$ = {cfg.max_len}")
 plt.show()
 
 # %% [markdown]

@@ -34,15 +34,19 @@ SCALE = ihlib.notebook_setup()
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from ihlib.handcrafted import Layout, build_iteration_head, min_exact_width, mlp_units
+from ihlib.handcrafted import (Layout, build_iteration_head,
+                               min_exact_width, mlp_units)
 from ihlib.metrics import evaluate
-from ihlib.tasks import Vocabulary, copy_task, make_dataset, parity_task, polynomial_task
+from ihlib.tasks import (Vocabulary, copy_task, make_dataset, parity_task,
+                         polynomial_task)
 
 L_MAX = 8
 poly_task = polynomial_task()
 hand = build_iteration_head(poly_task, L_MAX)
-print(f"width d = {hand.cfg.dim}, MLP hidden units = {hand.cfg.mlp_ratio * hand.cfg.dim}, "
-      f"lookup units used: layer 1 {mlp_units(poly_task, L_MAX)[0]}, layer 2 {mlp_units(poly_task, L_MAX)[1]}")
+units1, units2 = mlp_units(poly_task, L_MAX)
+print(f"width d = {hand.cfg.dim}, "
+      f"MLP hidden units = {hand.cfg.mlp_ratio * hand.cfg.dim}, "
+      f"lookup units used: layer 1 {units1}, layer 2 {units2}")
 
 # %% [markdown]
 # ### The weights, block by block
@@ -80,7 +84,8 @@ panels = [
     (logical_in(qkv2[d:2 * d])[:lay.n_positions], "layer 2 key", "head dim"),
     (logical_in(sd["blocks.1.mlp.fc.weight"])[:u2], "layer 2 MLP in: (token, $x_t$) units", "unit"),
 ]
-plot_weight_blocks(panels, names, edges, f"Hand-built iteration head, polynomial iteration, L_max = {L_MAX}")
+plot_weight_blocks(panels, names, edges, "Hand-built iteration head, "
+                   f"polynomial iteration, $L_{{max}}$ = {L_MAX}")
 plt.show()
 
 # %% [markdown]
@@ -93,18 +98,22 @@ plt.show()
 # %%
 from ihlib.tasks import IterativeTask
 
-affine = IterativeTask("affine_mod5", (1, 2, 3, 4), (0, 1, 2, 3, 4), lambda s, x: (2 * s + x) % 5, initial_state=3)
+affine = IterativeTask("affine_mod5", (1, 2, 3, 4), (0, 1, 2, 3, 4),
+                       lambda s, x: (2 * s + x) % 5, initial_state=3)
 results = {}
 for task in [copy_task(), parity_task(), poly_task, affine]:
     v = Vocabulary.for_tasks([task])
     model = build_iteration_head(task, L_MAX, vocab=v)
-    result = evaluate(model, make_dataset(task, L_MAX, 256, seed=11, split="test", vocab=v))
+    test = make_dataset(task, L_MAX, 256, seed=11, split="test", vocab=v)
+    result = evaluate(model, test)
     results[task.name] = result
     s = result.summary()
-    print(f"{task.name:12s} worst length accuracy {min(result.accuracy.values()):.3f}, "
-          f"peakiness layer 1 {s['peakiness_layer1']:.2f}, layer 2 {s['peakiness_layer2']:.2f}")
-    assert all(a == 1.0 for a in result.accuracy.values()), (task.name, result.accuracy)
-    assert s["peakiness_layer1"] == 1.0 and s["peakiness_layer2"] == 1.0
+    worst = min(result.accuracy.values())
+    p1, p2 = s["peakiness_layer1"], s["peakiness_layer2"]
+    print(f"{task.name:12s} worst length accuracy {worst:.3f}, "
+          f"peakiness layer 1 {p1:.2f}, layer 2 {p2:.2f}")
+    assert worst == 1.0, (task.name, result.accuracy)
+    assert p1 == 1.0 and p2 == 1.0
 
 # %% [markdown]
 # ## Hand-built and trained, side by side
@@ -119,7 +128,8 @@ from ihlib.results import load_or_train, plan
 from ihlib.viz import cot_stepper, plot_model_attention
 
 print(plan("emergence", compared_scale(SCALE), runs=["polynomial_s0"]))
-trained = load_or_train("emergence", "polynomial_s0", compared_scale(SCALE))
+trained = load_or_train("emergence", "polynomial_s0",
+                        compared_scale(SCALE))
 L = trained.config.max_len
 hand_L = build_iteration_head(poly_task, L)
 seq = trained.test_data.of_length(L)[0].cpu()
@@ -154,18 +164,22 @@ from ihlib.metrics import pattern_indices
 rows = []
 for length in range(max(1, L // 2), L + 1):
     seqs = trained.test_data.of_length(length).cpu()
-    hand_keys, trained_keys = argmax_keys(hand_L, seqs), argmax_keys(trained.model.cpu(), seqs)
+    hand_keys = argmax_keys(hand_L, seqs)
+    trained_keys = argmax_keys(trained.model.cpu(), seqs)
     agree = []
     for layer, (h, t) in enumerate(zip(hand_keys, trained_keys), start=1):
         queries = torch.as_tensor(pattern_indices(length, layer)[0])
-        agree.append(float((h[:, queries] == t[:, queries]).float().mean()))
+        same = h[:, queries] == t[:, queries]
+        agree.append(float(same.float().mean()))
     rows.append([length, *agree])
 rows = np.array(rows)
 for length, l1, l2 in rows:
-    print(f"L = {int(length):2d}: same most-attended key in layer 1 {l1:.2f}, in layer 2 {l2:.2f}")
+    print(f"L = {int(length):2d}: same most-attended key "
+          f"in layer 1 {l1:.2f}, in layer 2 {l2:.2f}")
 summary_trained = evaluate(trained.model, trained.test_data).summary()
-print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, peakiness layer 1 "
-      f"{summary_trained['peakiness_layer1']:.2f}, layer 2 {summary_trained['peakiness_layer2']:.2f}")
+print(f"trained model: test accuracy {summary_trained['accuracy']:.3f}, "
+      f"peakiness layer 1 {summary_trained['peakiness_layer1']:.2f}, "
+      f"layer 2 {summary_trained['peakiness_layer2']:.2f}")
 
 # %% tags=["hide-input"]
 if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
@@ -238,12 +252,18 @@ assert min_exact_width(vocab, 31) == 242 and mlp_units(poly_task, 8) == (8 * 11 
 # %%
 from ihlib.handcrafted import transplant_mlp2
 
-donor = build_iteration_head(parity_task(), L_MAX, mlp_ratio=hand.cfg.mlp_ratio)
+donor = build_iteration_head(parity_task(), L_MAX,
+                             mlp_ratio=hand.cfg.mlp_ratio)
 swapped = transplant_mlp2(hand, donor)
 parity_test = make_dataset(parity_task(), L_MAX, 256, seed=5, split="test")
-before = min(evaluate(hand, parity_test, attention=False).accuracy.values())
-after = min(evaluate(swapped, parity_test, attention=False).accuracy.values())
-print(f"parity, worst length: polynomial model {before:.2f}; with the parity MLP transplanted {after:.2f}")
+def worst_accuracy(model):
+    result = evaluate(model, parity_test, attention=False)
+    return min(result.accuracy.values())
+
+
+before, after = worst_accuracy(hand), worst_accuracy(swapped)
+print(f"parity, worst length: polynomial model {before:.2f}; "
+      f"with the parity MLP transplanted {after:.2f}")
 assert after == 1.0
 
 # %% [markdown]

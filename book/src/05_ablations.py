@@ -21,7 +21,8 @@
 import ihlib
 
 SCALE = ihlib.notebook_setup()
-CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
+# the claims were registered for the cpu scale's runs
+CLAIMS = SCALE == "cpu"
 
 # %% tags=["hide-input"]
 from ihlib.presets import compared_scale
@@ -34,18 +35,21 @@ print(plan("emergence", compared_scale(SCALE), cells=["polynomial", "parity"]))
 # %%
 from ihlib.results import results
 
-ablations = results("ablations", SCALE)  # trains what is missing: over processes on a CPU, seeds batched on a GPU
-emergence = results("emergence", compared_scale(SCALE), cells=["polynomial", "parity"])  # the CoT runs: chapter 3's
+# trains what is missing: over processes on a CPU, seeds batched on a GPU
+ablations = results("ablations", SCALE)
+# the runs with CoT: chapter 3's
+emergence = results("emergence", compared_scale(SCALE),
+                    cells=["polynomial", "parity"])
 cfg = ablations.cell("polynomial_nocot")[0].config
-print(f"{len(ablations)} runs, and chapter 3's {len(emergence)} with CoT: L_max={cfg.max_len}, d={cfg.dim}, "
-      f"at most {cfg.epochs} epochs")
+print(f"{len(ablations)} runs, and chapter 3's {len(emergence)} with CoT: "
+      f"L_max={cfg.max_len}, d={cfg.dim}, at most {cfg.epochs} epochs")
 
 # %% [markdown]
 # ## Every setting at a glance
 #
 # Each dot is one seed (its last evaluation); bars are means. Without CoT the model is asked for $y_L$ right after
-# EoI, so its accuracy is that of a single token, and it has no CoT token whose attention could be measured; the
-# one-layer model has no layer 2.
+# EoI, so its accuracy is that of a single token (the red dashes: that token guessed, 1/11 for polynomial iteration
+# and 1/2 for parity), and it has no CoT token whose attention could be measured; the one-layer model has no layer 2.
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -57,7 +61,8 @@ settings = {"polynomial, CoT": emergence.histories("polynomial"),
             "polynomial, 1 layer": ablations.histories("polynomial_1layer"),
             "polynomial, frozen pos.": ablations.histories("polynomial_frozenpos")}
 plot_final_values(settings, ("test_accuracy", "train_accuracy", "peakiness_layer2"),
-                  f"The last evaluation of every run (L_max = {cfg.max_len}, d = {cfg.dim})", chance=1 / 11)
+                  f"The last evaluation of every run ($L_{{max}}$ = {cfg.max_len}, d = {cfg.dim})",
+                  chance={"polynomial, no CoT": 1 / 11, "parity, no CoT": 1 / 2})
 plt.show()
 
 # %% [markdown]
@@ -179,7 +184,7 @@ def grid_mean(d, n, key):
 
 fig, axes = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.6), constrained_layout=True)
 for ax, key, name in zip(axes, ("test_accuracy", "peakiness_layer2"), ("mean test accuracy", "mean L2 peakiness")):
-    grid_heatmap(np.array([[grid_mean(d, n, key) for n in lengths] for d in dims]), dims, lengths, name, "L_max",
+    grid_heatmap(np.array([[grid_mean(d, n, key) for n in lengths] for d in dims]), dims, lengths, name, "$L_{max}$",
                  "width d", ax, boundary=0.95)
 fig.suptitle("Polynomial with CoT, the fast recipe: width x length (3 seeds per cell)", fontsize=11)
 plt.show()

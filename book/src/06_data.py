@@ -26,7 +26,8 @@
 import ihlib
 
 SCALE = ihlib.notebook_setup()
-CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
+# the claims were registered for the cpu scale's runs
+CLAIMS = SCALE == "cpu"
 
 # %% tags=["hide-input"]
 from ihlib.presets import compared_scale

@@ -21,7 +21,8 @@
 import ihlib
 
 SCALE = ihlib.notebook_setup()
-CLAIMS = SCALE == "cpu"  # the claims were registered for the cpu scale's runs
+# the claims were registered for the cpu scale's runs
+CLAIMS = SCALE == "cpu"
 
 # %% tags=["hide-input"]
 from ihlib.presets import compared_scale
@@ -40,7 +41,8 @@ paper_cot, paper_nocot = emergence.histories("polynomial"), ablations.histories(
 # ## The last evaluation of every run
 #
 # Each dot is one seed; bars are means. Without CoT the model is asked for $y_L$ right after EoI, so its accuracy is
-# that of a single token, and it has no CoT token whose attention could be measured.
+# that of a single token (the red dashes: that token guessed, 1/11), and it has no CoT token whose attention could be
+# measured.
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -53,7 +55,8 @@ plot_final_values({"paper's recipe, CoT": paper_cot, "+ weight decay, CoT": deca
                    "+ weight decay, no CoT": decay.histories("decay_nocot"),
                    "fast recipe, no CoT": decay.histories("fast_nocot")},
                   ("test_accuracy", "train_accuracy", "peakiness_layer1", "peakiness_layer2"),
-                  "Polynomial iteration: with and without weight decay 1.0", chance=1 / 11)
+                  "Polynomial iteration: with and without weight decay 1.0",
+                  chance={"paper's recipe, no CoT": 1 / 11, "+ weight decay, no CoT": 1 / 11, "fast recipe, no CoT": 1 / 11})
 plt.show()
 decay_claims = claims.weight_decay(decay, ablations)
 if CLAIMS:
