@@ -75,9 +75,24 @@ def full_page_screenshot(drv, path: Path) -> None:
     drv.set_window_size(width, height)
 
 
+def wait_for_images(drv, seconds: float = 10) -> None:
+    """Until every image of the article has its source and has loaded (or ``seconds`` pass: the check that follows
+    then names the ones that did not).  An animation's frame gets its source from a script matplotlib defers
+    (``setTimeout``), after the page's load event, so a check run at once can find it still empty."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+    try:
+        WebDriverWait(drv, seconds).until(lambda d: d.execute_script(
+            "return Array.from(document.querySelectorAll('main article img'))"
+            ".every(i => i.getAttribute('src') && i.complete)"))
+    except TimeoutException:
+        pass
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_fits_its_column_and_figures_are_shown_full_size(driver, base_url, page):
     driver.get(f"{base_url}/book/{page}.html")
+    wait_for_images(driver)
     layout = driver.execute_script("""
       const main = document.querySelector('main');
       const wide = Array.from(main.querySelectorAll('pre, div.cell_output, table'))
@@ -95,6 +110,7 @@ def test_page_fits_its_column_and_figures_are_shown_full_size(driver, base_url, 
 @pytest.mark.parametrize("chapter,min_figures", CHAPTERS.items())
 def test_chapter_loads_with_figures_and_no_console_errors(driver, base_url, chapter, min_figures):
     driver.get(f"{base_url}/book/{chapter}.html")
+    wait_for_images(driver)
     assert "Traceback" not in driver.page_source
     images = driver.execute_script(
         "return Array.from(document.querySelectorAll('main img')).filter(i => i.complete && i.naturalWidth > 50).length")
@@ -105,6 +121,7 @@ def test_chapter_loads_with_figures_and_no_console_errors(driver, base_url, chap
 
 def test_attention_animation_controls_change_the_frame(driver, base_url):
     driver.get(f"{base_url}/book/03_emergence.html")
+    wait_for_images(driver)
     from selenium.webdriver.common.by import By
     animation = driver.find_element(By.CSS_SELECTOR, "div.animation")
     driver.execute_script("arguments[0].scrollIntoView();", animation)
