@@ -380,7 +380,9 @@ def paper_emergence(res: Results, seeds: int = 3) -> Claims:
                 f"parity {at_150['parity']:.2f}, polynomial {at_150['polynomial']:.2f}",
                 at_150["parity"] < at_150["polynomial"]),
         overall("S3", "parity: mean accuracy at epoch 250", ">= 0.68", "the 3",
-                f"{statistics.fmean(parity_250):.2f} ({_values(parity_250)})", statistics.fmean(parity_250) >= 0.68),
+                # three decimals: the mean sits near the threshold, and two-decimal seeds would not average to it
+                f"{statistics.fmean(parity_250):.3f} ({', '.join(f'{v:.3f}' for v in parity_250)})",
+                statistics.fmean(parity_250) >= 0.68),
         overall("S4", "parity's head is less clean: mean L2 at epoch 300", "at least 0.1 below polynomial's",
                 "the 3 of each", f"parity {l2_300['parity']:.2f}, polynomial {l2_300['polynomial']:.2f}",
                 l2_300["parity"] <= l2_300["polynomial"] - 0.1),

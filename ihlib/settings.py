@@ -75,10 +75,10 @@ def set_seed(seed: int) -> None:
 SCALE_NOTES = {
     "smoke": "the smallest runs, trained in seconds: they exercise the code, and the figures are not the text's",
     "colab": "this chapter retrains seed 0 of every setting of its own experiments at the cpu scale on this device "
-             "(the estimate is printed before training); the runs it only compares with or starts from, another "
-             "chapter's, are the cpu scale's shipped ones; the text and its checked claims describe the cpu scale's "
+             "(the estimate is printed before training); other chapters' runs, which it only compares with or "
+             "starts from, are the cpu scale's shipped ones; the text and its checked claims describe the cpu scale's "
              "shipped runs, which IHLIB_SCALE=cpu loads instead of training",
-    "cpu": "the book's scale: the chapter loads its shipped runs and checks the text's claims against them",
+    "cpu": "the book's scale. The chapter loads its shipped runs and checks the text's claims against them",
     "paper": "the paper's recipe at L_max 16: runs neither shipped nor cached are trained (hours each on a CPU)",
 }
 
@@ -91,7 +91,7 @@ def notebook_setup(scale: str | None = None) -> str:
         print(f"device: {torch.cuda.get_device_name(device)} (GPU)")
     else:
         print("device: CPU. For a GPU in Colab: Runtime > Change runtime type > GPU, then run the chapter again.")
-    print(f"scale: {scale}: {SCALE_NOTES[scale]}.")
+    print(f"scale: {scale} ({SCALE_NOTES[scale]}).")
     print(f"To change it, set IHLIB_SCALE ({'|'.join(SCALES)}) before this cell: "
           f"import os; os.environ['IHLIB_SCALE'] = 'cpu'")
     return scale

@@ -92,12 +92,13 @@ def plot_sequence(tokens: Sequence[int], vocab: Vocabulary, title: str = "", ax:
     ax = ax or plt.subplots(figsize=(min(COLUMN_INCHES, 0.42 * width + 0.3), 1.2))[1]
     narrow = ax.get_position().width * ax.figure.get_figwidth() / width < 0.34  # boxes too narrow for 3 letters
     for i, (tok, role) in enumerate(zip(tokens, token_roles(tokens, vocab))):
-        ax.add_patch(plt.Rectangle((i, 0), 0.95, 1, color=ROLE_COLOURS[role]))
+        # a white edge of fixed line width: a gap in data units can round to no pixel at all in a narrow strip
+        ax.add_patch(plt.Rectangle((i, 0), 1, 1, facecolor=ROLE_COLOURS[role], edgecolor="white", linewidth=1.5))
         label = "task" if role == "task" else vocab.decode(tok)
-        ax.text(i + 0.47, 0.5, label, ha="center", va="center", fontsize=MIN_FONT,
+        ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=MIN_FONT,
                 rotation=90 if narrow and len(label) > 1 else 0)
         if not narrow or i % 5 == 0:
-            ax.text(i + 0.47, -0.35, str(i), ha="center", va="center", fontsize=MIN_FONT, color="#555")
+            ax.text(i + 0.5, -0.35, str(i), ha="center", va="center", fontsize=MIN_FONT, color="#555")
     ax.set_xlim(0, width)
     ax.set_ylim(-0.7, 1.05)
     ax.axis("off")
@@ -401,15 +402,17 @@ def training_stepper(models: dict[int, torch.nn.Module], tokens: torch.Tensor, v
 
 
 def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str, xlabel: str, ylabel: str,
-                 ax: plt.Axes, boundary: float | None = None) -> plt.Axes:
+                 ax: plt.Axes, outlined: np.ndarray | None = None) -> plt.Axes:
     """A heat map of a grid of results (rows x cols, e.g. width x L_max) with the values written in the cells and,
-    if asked, the cells at or above ``boundary`` outlined."""
+    if asked, the cells where the boolean grid ``outlined`` is true outlined (the same cells on every panel of one
+    figure, whatever each panel shows)."""
+    if outlined is not None and np.shape(outlined) != values.shape:
+        raise ValueError(f"outlined has shape {np.shape(outlined)}, the values {values.shape}")
     im = ax.imshow(values, cmap="magma", vmin=0, vmax=1, origin="lower", aspect="auto")
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=MIN_FONT, color="w" if v < 0.6 else "k")
-    for (i, j), v in np.ndenumerate(values):
-        if boundary is not None and v >= boundary:
-            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="cyan", linewidth=2.5))
+    for i, j in np.argwhere(outlined) if outlined is not None else ():
+        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="cyan", linewidth=2.5))
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(rows)), rows)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)

@@ -51,8 +51,9 @@ def figures(max_len: int):
                                                 ("test_accuracy", "train_accuracy", "peakiness_layer2"), "ablations",
                                                 chance={"parity, no CoT": 1 / 2})
     fig, ax = plt.subplots(figsize=(viz.COLUMN_INCHES, 3))
-    yield "grid", viz.grid_heatmap(np.random.default_rng(0).random((4, 3)), [8, 16, 32, 64], [4, 6, 8], "accuracy",
-                                   "L_max", "d", ax, boundary=0.5).figure
+    grid = np.random.default_rng(0).random((4, 3))
+    yield "grid", viz.grid_heatmap(grid, [8, 16, 32, 64], [4, 6, 8], "accuracy", "$L_{max}$", "d", ax,
+                                   outlined=grid >= 0.5).figure
     fig, axes = viz._stepper_figure(2)
     labels, frames = viz.cot_steps(model(max_len), seq, VOCAB)
     viz._draw_step(axes, labels, frames[3], len(frames) - 1, "polynomial: ")
@@ -159,4 +160,15 @@ def test_the_stepper_says_when_a_layer_has_no_target_at_the_current_token():
     assert "no target" in axes[0].get_title() and f"(ideal: {labels[1]})" in axes[1].get_title()
     viz._draw_step(axes, labels, frames[-1], length, "")  # the last CoT token: layer 2 has no input left to read
     assert f"(ideal: {labels[length + 1]})" in axes[0].get_title() and "no target" in axes[1].get_title()
+    plt.close(fig)
+
+
+def test_grid_outlines_the_cells_it_is_given_whatever_the_panel_shows():
+    fig, ax = plt.subplots()
+    values, marked = np.array([[0.2, 0.9], [0.99, 0.1]]), np.array([[True, False], [False, True]])
+    viz.grid_heatmap(values, [1, 2], [3, 4], "L2", "x", "y", ax, outlined=marked)
+    corners = sorted(tuple(p.get_xy()) for p in ax.patches)
+    assert corners == [(-0.5, -0.5), (0.5, 0.5)]  # (column - 0.5, row - 0.5) of the two marked cells
+    with pytest.raises(ValueError, match="shape"):
+        viz.grid_heatmap(values, [1, 2], [3, 4], "L2", "x", "y", ax, outlined=marked[:1])
     plt.close(fig)

@@ -114,8 +114,8 @@ from itertools import product
 x4 = np.array(list(product(poly.inputs, repeat=4)))
 answers = poly.run(x4)[:, -1]
 pairs = len(poly.states) * len(poly.inputs)
-print(f"no CoT: {len(x4)} inputs -> {len(np.unique(answers))} answers; "
-      f"with CoT: {pairs} (state, input) pairs per step")
+print(f"no CoT: {len(x4)} inputs -> {len(np.unique(answers))} answers")
+print(f"with CoT: {pairs} (state, input) pairs per step")
 
 # %% [markdown]
 # ## A task of your own

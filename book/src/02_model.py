@@ -39,6 +39,7 @@ vocab = Vocabulary()
 max_len = 16
 cfg = ModelConfig(vocab_size=vocab.size, n_positions=sequence_length(max_len) - 1, dim=128)
 model = Transformer(cfg)
+print(f"the paper's model (L_max = {max_len}: {cfg.n_positions} positions; d = {cfg.dim}):")
 print(model)
 print(f"trainable parameters: {model.n_params():,}")
 assert 0.38e6 < model.n_params() < 0.43e6, "the paper's model has about 0.41 M parameters at d = 128"

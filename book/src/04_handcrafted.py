@@ -45,14 +45,21 @@ poly_task = polynomial_task()
 hand = build_iteration_head(poly_task, L_MAX)
 units1, units2 = mlp_units(poly_task, L_MAX)
 print(f"width d = {hand.cfg.dim}, "
-      f"MLP hidden units = {hand.cfg.mlp_ratio * hand.cfg.dim}, "
-      f"lookup units used: layer 1 {units1}, layer 2 {units2}")
+      f"MLP hidden units = {hand.cfg.mlp_ratio * hand.cfg.dim}")
+print(f"lookup units used: layer 1 {units1}, layer 2 {units2}")
+
+# %% [markdown]
+# The construction takes the smallest width that gives every coordinate of the table above its own direction
+# (`min_exact_width`; section "How wide must it be?" below) and the smallest MLP ratio that holds both lookup
+# tables, so it is narrower than the trained models of chapter 3 ($d = 128$, MLPs $4d$ wide): same architecture,
+# other sizes.
 
 # %% [markdown]
 # ### The weights, block by block
 #
 # Each panel is one weight matrix seen in the logical basis (columns are the named blocks of the stream; colour is
-# the sign of the weight, saturated so that the large constant does not wash out the rest). Layer 1's query reads only `const` and its key only `token = EoI`; its value copies `pos` into `eoi_pos`.
+# the sign of the weight, saturated so that the large constant does not wash out the rest). Layer 1's query reads only `const` and its key only `token = EoI`, both in one head
+# dimension (0, the only row their panels show, the others being zero); its value copies `pos` into `eoi_pos`.
 # Layer 2's query reads `target`, its key reads `pos`. The MLPs are lookup tables: one input pattern per hidden unit.
 
 # %% tags=["hide-input"]
@@ -76,8 +83,8 @@ qkv1, qkv2 = sd["blocks.0.attn.qkv.weight"], sd["blocks.1.attn.qkv.weight"]
 u1, u2 = mlp_units(poly_task, L_MAX)
 panels = [
     (sd["tok_emb.weight"] @ q, "token embedding", "token"),
-    (logical_in(qkv1[:d])[:1], "layer 1 query (row 0)", "head dim"),
-    (logical_in(qkv1[d:2 * d])[:1], "layer 1 key (row 0)", "head dim"),
+    (logical_in(qkv1[:d])[:1], "layer 1 query (head dim 0)", "head dim"),
+    (logical_in(qkv1[d:2 * d])[:1], "layer 1 key (head dim 0)", "head dim"),
     (logical_in(qkv1[2 * d:])[:lay.n_positions], "layer 1 value", "head dim"),
     (logical_in(sd["blocks.0.mlp.fc.weight"])[:u1], "layer 1 MLP in: (pos, EoI pos) units", "unit"),
     (logical_in(qkv2[:d])[:lay.n_positions], "layer 2 query", "head dim"),
@@ -110,8 +117,8 @@ for task in [copy_task(), parity_task(), poly_task, affine]:
     s = result.summary()
     worst = min(result.accuracy.values())
     p1, p2 = s["peakiness_layer1"], s["peakiness_layer2"]
-    print(f"{task.name:12s} worst length accuracy {worst:.3f}, "
-          f"peakiness layer 1 {p1:.2f}, layer 2 {p2:.2f}")
+    print(f"{task.name:12s} worst-length accuracy {worst:.3f}, "
+          f"peakiness L1 {p1:.2f}, L2 {p2:.2f}")
     assert worst == 1.0, (task.name, result.accuracy)
     assert p1 == 1.0 and p2 == 1.0
 
@@ -262,8 +269,8 @@ def worst_accuracy(model):
 
 
 before, after = worst_accuracy(hand), worst_accuracy(swapped)
-print(f"parity, worst length: polynomial model {before:.2f}; "
-      f"with the parity MLP transplanted {after:.2f}")
+print(f"parity, worst-length accuracy: polynomial model {before:.2f}")
+print(f"with the parity model's layer-2 MLP transplanted {after:.2f}")
 assert after == 1.0
 
 # %% [markdown]

@@ -44,8 +44,8 @@ transfer = results("transfer", SCALE)
 # fine-tuned on parity for at most 50 epochs (evaluated every 2, stopped once converged), all weights or the
 # layer-2 MLP only, against chapter 3's paper-scale parity runs from scratch. Claims S5 to S8 of the
 # [expectations page](expectations.md) were written before any of these runs: they count only the seeds whose
-# epoch-200 model has a head (accuracy ≥ 0.95 and layer-2 peakiness ≥ 0.9), and each is evaluated once every run
-# it is about is in. The figure shows the fine-tuning runs of those seeds (thin), their mean (thick) and the paper
+# epoch-200 model has a head (accuracy ≥ 0.95 and layer-2 peakiness ≥ 0.9), and each is evaluated only once all
+# the runs it concerns have finished. The figure shows the fine-tuning runs of those seeds (thin), their mean (thick) and the paper
 # (black); the table after it has every seed.
 
 # %% tags=["hide-input"]
@@ -89,7 +89,7 @@ for seed, start in sorted(paper_poly.items()):
 markdown_table(["seed", "acc. / L2 @200", "head?", "fine-tuned", "epoch to 0.9", "acc. @20", "last epoch", "acc.", "L2"],
                rows, title="Each polynomial model at epoch 200, and its two fine-tuning runs on parity",
                note="head?: accuracy ≥ 0.95 and layer-2 peakiness ≥ 0.9 at epoch 200 (only those seeds count for "
-                    f"S5-S8); parity from scratch: {len(paper_scratch)} of 3 seeds"
+                    f"S5-S8); parity from scratch (chapter 3), accuracy of its {len(paper_scratch)} seeds"
                     + (f" ({', '.join(f'{claims.at(h, 250):.2f}' for h in paper_scratch)} at epoch 250)"
                        if paper_scratch else ""))
 
