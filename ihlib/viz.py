@@ -196,7 +196,9 @@ def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | No
         if rise_epoch is not None:
             ax.axvline(rise_epoch, color="crimson", ls="--", lw=1)
     if rise_epoch is not None:
-        right.text(rise_epoch, 0.97, f" epoch {rise_epoch}", color="crimson", fontsize=MIN_FONT, va="top")
+        # at the foot of the line, on a white ground: after the rise the accuracy curves are high, so it is clear
+        right.text(rise_epoch, 0.02, f" epoch {rise_epoch}", color="crimson", fontsize=MIN_FONT, va="bottom",
+                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     right.legend(ncol=1, **below)
     fig.suptitle(title, fontsize=11)
     return fig

@@ -193,7 +193,7 @@ if SCALE == "cpu":  # the expectation stated above, on the shipped recipes runs,
 #
 # | what | the authors | this book | why, and what it changes |
 # |---|---|---|---|
-# | block | normalises the residual stream before attention | the same (`paper` and `cpu` scales); the textbook pre-LN block in the one-minute `fast` recipe and chapter 4's hand-built head | the `fast` recipe was tuned on the pre-LN block; the hand-built head (chapter 4) needs the residual stream to be kept. Measured at L_max 8: the `recipes` experiment, three seeds of each block |
+# | block | normalises the residual stream before attention | the same (`paper` and `cpu` scales); the textbook pre-LN block in the one-minute `fast` recipe (last row) and chapter 4's hand-built head | the `fast` recipe was tuned on the pre-LN block; the hand-built head (chapter 4) needs the residual stream to be kept. Measured at L_max 8: the `recipes` experiment, three seeds of each block |
 # | accuracy | exact match of every target after EoI, the whole EoS tail of the padded batch included | the same (`test_accuracy`); `test_accuracy_to_eos` stops at the first EoS | |
 # | L_max | 16 | 16 (`paper` scale); 8 (`cpu` scale) | an epoch at L_max 8 holds about a quarter of the tokens of one at 16 (half the lengths, each about half as long): minutes per run on a CPU |
 # | epochs | 1000 | `paper` emergence: polynomial 300, parity 500; `cpu`: 300, most experiments stopped once converged | hours on a CPU; the paper's curves have risen by then |

@@ -61,7 +61,7 @@ def cell(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-rows = [[r.name, cell(at(r.history, 100)), cell(at(r.history, 200)), cell(at(r.history, 250)),
+rows = [[f"{r.cell}, seed {r.seed}", cell(at(r.history, 100)), cell(at(r.history, 200)), cell(at(r.history, 250)),
          f"{r.history[-1]['epoch']}", cell(r.history[-1]["test_accuracy"]), cell(r.history[-1]["peakiness_layer1"]),
          cell(r.history[-1]["peakiness_layer2"])] for r in paper.values()]
 rows += [["paper, polynomial (mean)", "0.4", "0.9", "", "1000", "", "0.7", "0.9"],
@@ -114,7 +114,8 @@ if SCALE != "smoke":
     assert f"{value_at(poly_paper[2].history, 250):.2f}" == "0.59" and poly_paper[2].history[-1]["test_accuracy"] == 1
     assert [f"{r.history[-1]['peakiness_layer1']:.2f}" for r in grown] == ["0.75", "0.75"]
     assert [f"{r.history[-1]['peakiness_layer2']:.2f}" for r in grown] == ["0.96", "0.99"]
-    print(f"0.9 before epoch 200: {', '.join(r.name for r in grown)}; never: {stuck.name}")
+    print(f"polynomial, test accuracy 0.9 before epoch 200: seeds {', '.join(str(r.seed) for r in grown)}; "
+          f"never: seed {stuck.seed}")
 
 # %% [markdown]
 # **Parity against polynomial (S2 to S4): parity is slower and its head less clean, as in the paper, but S3 misses

@@ -216,9 +216,9 @@ grid_claims
 
 # %% tags=["hide-input"]
 positional = results("positional", SCALE)
-plot_seeds({f"{kind}, pos_dim {p}": positional.histories(f"{kind}_p{p}")
+plot_seeds({f"{kind}, {p} coordinates": positional.histories(f"{kind}_p{p}")
             for kind in ("learned", "frozen") for p in sorted({r.config.pos_dim for r in positional.values()})},
-           ("test_accuracy", "peakiness_layer2"), "Polynomial with CoT, the fast recipe: positions on pos_dim coordinates")
+           ("test_accuracy", "peakiness_layer2"), "Polynomial with CoT, the fast recipe: positions on few coordinates")
 plt.show()
 positional_claims = claims.positional(positional) if SCALE != "smoke" else claims.Claims()  # smoke: other cells
 if CLAIMS:
@@ -278,8 +278,10 @@ plot_seeds({f"{kind}, {label}": positional.histories(f"{kind}_p4{suffix}")
            ("test_accuracy", "peakiness_layer2"), "Positions on 4 coordinates, with and without weight decay")
 plt.show()
 to_09 = {cell: [claims.epoch_to(h) for h in positional.histories(cell)] for cell in positional.cells()}
-for cell in ("learned_p4", "frozen_p4", "learned_p4_nodecay", "frozen_p4_nodecay"):
-    print(f"{cell}: epoch to 0.9 {', '.join('none' if e == claims.NEVER else f'{e:g}' for e in to_09[cell])}")
+for kind in ("learned", "frozen"):
+    for label, suffix in (("decay 1", ""), ("no decay", "_nodecay")):
+        epochs = ", ".join("none" if e == claims.NEVER else f"{e:g}" for e in to_09[f"{kind}_p4{suffix}"])
+        print(f"{kind} positions on 4 coordinates, {label}: epoch to 0.9 {epochs}")
 
 # %% [markdown]
 # **P4 holds, P3 misses** (the claims table above; the text is checked below). Without weight decay every learned
