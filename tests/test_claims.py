@@ -36,6 +36,13 @@ def test_measures_follow_the_expectations_definitions():
     assert median([10, NEVER, NEVER]) == NEVER and median([10, 20, NEVER]) == 20
 
 
+def test_seeds_with_a_head_need_accuracy_and_l2_at_that_epoch():
+    start = {2: history([0.5, 0.96], l2=[0.5, 0.95]), 0: history([0.5, 0.99], l2=[0.5, 0.91]),
+             1: history([0.5, 0.99], l2=[0.5, 0.85]), 3: history([0.5, 0.94], l2=[0.5, 0.99])}
+    assert claims.seeds_with_head(start, 10) == [0, 2]  # seed 1 lacks the L2, seed 3 the accuracy; sorted
+    assert claims.seeds_with_head(start, 0) == []
+
+
 def test_per_seed_counts_seeds_against_the_registered_rule():
     c = claims.per_seed("X1", "accuracy", ">= 0.95", [0.96, 0.94, 0.99], lambda a: a >= 0.95, 2, 3)
     assert c.holds and "2 of 3 pass" in c.measured and c.seeds == ">= 2 of 3"

@@ -45,8 +45,8 @@ transfer = results("transfer", SCALE)
 # layer-2 MLP only, against chapter 3's paper-scale parity runs from scratch. Claims S5 to S8 of the
 # [expectations page](expectations.md) were written before any of these runs: they count only the seeds whose
 # epoch-200 model has a head (accuracy ≥ 0.95 and layer-2 peakiness ≥ 0.9), and each is evaluated only once all
-# the runs it concerns have finished. The figure shows the fine-tuning runs of those seeds (thin), their mean (thick) and the paper
-# (black); the table after it has every seed.
+# the runs it concerns have finished. The figure shows the fine-tuning runs of those seeds (thin), their mean
+# (thick) and the paper (black); the table after it has every seed.
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -62,7 +62,7 @@ paper_poly = {r.seed: r.history for r in paper_emergence.values() if r.cell == "
 paper_runs = {(r.cell, r.seed): r.history for r in paper_transfer.values()
               if r.cell in ("finetune_all", "finetune_mlp2")}
 paper_scratch = [r.history for r in paper_emergence.values() if r.cell == "parity"]
-with_head = [s for s, h in sorted(paper_poly.items()) if claims.has_head(h, 200)]
+with_head = claims.seeds_with_head(paper_poly, 200)
 groups = {"from scratch (chapter 3)": paper_scratch,
           **{label: [h for (c, s), h in sorted(paper_runs.items()) if c == cell and s in with_head]
              for label, cell in (("fine-tune all weights", "finetune_all"), ("the layer-2 MLP only", "finetune_mlp2"))}}
@@ -80,7 +80,7 @@ def _cell(value, epochs=False):
 rows = []
 for seed, start in sorted(paper_poly.items()):
     model = [f"s{seed}", f"{claims.at(start, 200):.2f} / {claims.at(start, 200, 'peakiness_layer2'):.2f}",
-             "yes" if claims.has_head(start, 200) else "no"]
+             "yes" if seed in with_head else "no"]
     for method, cell in (("all weights", "finetune_all"), ("layer-2 MLP", "finetune_mlp2")):
         h = paper_runs.get((cell, seed))
         rows.append(model + [method] + ([_cell(claims.epoch_to(h), True), _cell(claims.at(h, 20)), f"{h[-1]['epoch']}",

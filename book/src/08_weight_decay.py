@@ -56,7 +56,8 @@ plot_final_values({"paper's recipe, CoT": paper_cot, "+ weight decay, CoT": deca
                    "fast recipe, no CoT": decay.histories("fast_nocot")},
                   ("test_accuracy", "train_accuracy", "peakiness_layer1", "peakiness_layer2"),
                   "Polynomial iteration: with and without weight decay 1.0",
-                  chance={"paper's recipe, no CoT": 1 / 11, "+ weight decay, no CoT": 1 / 11, "fast recipe, no CoT": 1 / 11})
+                  chance=dict.fromkeys(["paper's recipe, no CoT", "+ weight decay, no CoT", "fast recipe, no CoT"],
+                                       1 / 11))
 plt.show()
 decay_claims = claims.weight_decay(decay, ablations)
 if CLAIMS:
