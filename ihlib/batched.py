@@ -104,11 +104,11 @@ def _train_group(configs: list[TrainConfig], sources: list[dict | None], device:
     mcfg = models[0].cfg
     params, buffers = stack_module_state(models)
     trainable = {k: v for k, v in params.items() if v.requires_grad}
-    skeleton = copy.deepcopy(models[0]).to("meta")
+    # the explicit attention path: the fused kernel has no vmap batching rule and would run run by run
+    skeleton = copy.deepcopy(models[0]).to("meta").set_fused_attention(False)
 
     def logits_of(p: dict, b: dict, idx: torch.Tensor) -> torch.Tensor:
-        # the explicit attention path: the fused kernel has no vmap batching rule and would run run by run
-        return functional_call(skeleton, (p, b), (idx, True))[0]
+        return functional_call(skeleton, (p, b), (idx,))
 
     batched_logits = vmap(logits_of, randomness="different")
     optimizer = make_optimizer(cfg0, list(trainable.values()))

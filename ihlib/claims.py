@@ -14,7 +14,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 from . import metrics
+from .presets import PAPER_MORE_SEEDS
 from .results import Results
 from .viz import markdown_table
 
@@ -364,7 +367,7 @@ def paper_emergence(res: Results, seeds: int = 3) -> Claims:
     """S1-S4 on the ``paper``-scale ``emergence`` runs (``seeds`` per task), each claim once all the runs it is
     about are in (they take hours each and arrive over several sessions): S1 with the polynomial runs, S2-S4 with
     both tasks'.  A claim still waiting for a run is left out of the table, never evaluated on fewer seeds."""
-    poly, parity = ([r.history for r in sorted(res.values(), key=lambda r: r.seed) if r.cell == task]
+    poly, parity = ([r.history for r in sorted(res.values(), key=lambda r: r.seed) if r.cell == task and r.seed < seeds]
                     for task in ("polynomial", "parity"))
     if len(poly) < seeds:
         return Claims()
@@ -400,7 +403,7 @@ def paper_transfer(res: Results, emergence_runs: Results, seeds: int = 3, init_e
     :func:`paper_emergence`, each claim waits for every run it is about: the ``seeds`` polynomial runs (which say
     which seeds count), then S5-S6 for the all-weights run of every such seed, S7 for its layer-2-MLP run, S8 for
     the all-weights runs and the ``seeds`` parity runs from scratch."""
-    start = {r.seed: r.history for r in emergence_runs.values() if r.cell == "polynomial"}
+    start = {r.seed: r.history for r in emergence_runs.values() if r.cell == "polynomial" and r.seed < seeds}
     if len(start) < seeds:
         return Claims()
     heads = seeds_with_head(start, init_epoch)
@@ -426,3 +429,58 @@ def paper_transfer(res: Results, emergence_runs: Results, seeds: int = 3, init_e
                                f"above parity from scratch at 250 ({scratch:.2f})", heads, [at(h, 20) for h in ft_all],
                                lambda a: a > scratch))
     return Claims(table)
+
+
+def paper_more_seeds(res: Results, seeds: Sequence[int] = PAPER_MORE_SEEDS) -> Claims:
+    """S9-S10 on the ``paper``-scale polynomial seeds added for a seed distribution, once all of them are in
+    (empty before, never evaluated on fewer seeds)."""
+    runs = {r.seed: r.history for r in res.values() if r.cell == "polynomial" and r.seed in seeds}
+    if len(runs) < len(seeds):
+        return Claims()
+    hs = [runs[s] for s in seeds]
+    n = len(seeds)
+    return Claims([per_seed("S9", f"polynomial, seeds {seeds[0]}-{seeds[-1]}: accuracy at epoch 300", ">= 0.9",
+                            [at(h, 300) for h in hs], lambda a: a >= 0.9, n - 1, n),
+                   per_seed("S10", "the same seeds: head epoch", "<= 300", [head_epoch(h) for h in hs],
+                            lambda e: e <= 300, n - 1, n, epochs=True)])
+
+
+def circuit(measured: Sequence) -> Claims:
+    """M1-M11 on the mechanism chapter's measurements (``ihlib.circuit.Measured``, one per model): each holds if every
+    model with a head meets it, with at least one such model per task (polynomial and parity)."""
+    heads = [m for m in measured if m.head]
+    complete = {"polynomial", "parity"} <= {m.task for m in heads}
+
+    def claim(id: str, statistic: str, threshold: str, value: Callable, passes: Callable) -> Claim:
+        values = [value(m) for m in heads]
+        ok = [bool(passes(m, v)) for m, v in zip(heads, values)]
+        shown = ", ".join(f"{m.label} {v:.2f}" for m, v in zip(heads, values)) or "no model with a head"
+        return Claim(id, statistic, threshold, "every model with a head", f"{shown} ({sum(ok)} of {len(ok)} pass)",
+                     complete and all(ok))
+
+    acc = lambda name: lambda m: m.intervened.accuracy[name]
+    follows = lambda m: float(np.nanmean(list(m.intervened.follows.values())))
+    probe = lambda target, site: lambda m: m.probes[target, site].accuracy
+    return Claims([
+        claim("M1", "layer 2 forced onto x_t: token accuracy", ">= 0.95", acc("layer 2: one-hot on x_t"),
+              lambda m, v: v >= 0.95),
+        claim("M2", "layer 2 uniform over the inputs: token accuracy", "<= chance + 0.1",
+              acc("layer 2: uniform over the inputs"), lambda m, v: v <= m.chance + 0.1),
+        claim("M3", "layer 2 forced onto x_{t+1} or x_{t-1}: follows", ">= 0.8", follows, lambda m, v: v >= 0.8),
+        claim("M4", "layer 1 forced onto EoI: token accuracy", ">= 0.9", acc("layer 1: one-hot on EoI"),
+              lambda m, v: v >= 0.9),
+        claim("M5", "layer 1 replaced by its mean pattern: token accuracy", ">= 0.9",
+              acc("layer 1: its own mean pattern"), lambda m, v: v >= 0.9),
+        claim("M6", "layer 1 uniform: token accuracy", "<= 0.5", acc("layer 1: uniform"), lambda m, v: v <= 0.5),
+        claim("M7", "probe for t after layer 1's MLP: held-out accuracy", ">= 0.9, shuffled <= 0.3",
+              probe("t", "after layer-1 MLP"),
+              lambda m, v: v >= 0.9 and m.probes["t", "after layer-1 MLP"].shuffled <= 0.3),
+        claim("M8", "probe for t at the embedding: held-out accuracy", "<= 0.5", probe("t", "embedding"),
+              lambda m, v: v <= 0.5),
+        claim("M9", "probe for L after layer 1's attention: held-out accuracy", ">= 0.9",
+              probe("L", "after layer-1 attention"), lambda m, v: v >= 0.9),
+        claim("M10", "patching layer 2's attention output (x_t differs): follows the donor", ">= 0.8",
+              lambda m: m.patched["follows the donor"], lambda m, v: v >= 0.8),
+        claim("M11", "the control pairs (an earlier input differs): unchanged", ">= 0.8",
+              lambda m: m.patched["unchanged (control)"], lambda m, v: v >= 0.8),
+    ])

@@ -82,7 +82,7 @@ def train_epoch(model: Transformer, optimizer: torch.optim.Optimizer, cfg: Train
         idx = idx.to(device)
         tokens, lengths = train_data.tokens[idx, :width], train_data.lengths[idx]
         with autocast(cfg, device):
-            logits, _ = model(tokens[:, :-1])
+            logits = model(tokens[:, :-1])
         targets = tokens[:, 1:].masked_fill(~target_mask(lengths, width - 1), -100)
         loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=-100)
         for group in optimizer.param_groups:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from .config import TrainConfig
-from .presets import FAST_RECIPE, PAPER, PAPER_L8, RATE_SEEDS, SEEDS, SMOKE, base as _base, compared_scale, settings_of
+from .presets import FAST_RECIPE, PAPER, PAPER_L8, PAPER_MORE_SEEDS, RATE_SEEDS, SEEDS, SMOKE, base as _base, compared_scale, settings_of
 from .tasks import IterativeTask
 
 
@@ -21,12 +21,13 @@ def emergence(scale: str) -> dict[str, TrainConfig]:
 
     ``cpu``: five seeds per task (claims about rates), 300 epochs, seed 0 keeping its weights every 10 epochs for
     the training stepper (``colab``: that seed 0 alone).  ``paper``: three seeds, polynomial for 300 epochs and
-    parity for 500 (the paper trains 1000; its curves have settled by then), weights kept every 20 epochs.
-    ``smoke``: seed 0, a few snapshots.
+    parity for 500 (the paper trains 1000; its curves have settled by then), weights kept every 20 epochs, and
+    polynomial seeds 3-5 besides (:data:`~ihlib.presets.PAPER_MORE_SEEDS`).  ``smoke``: seed 0, a few snapshots.
     """
     runs = {}
     for task in ("polynomial", "parity"):
-        for seed in RATE_SEEDS[scale]:
+        more = PAPER_MORE_SEEDS if scale == "paper" and task == "polynomial" else ()
+        for seed in RATE_SEEDS[scale] + more:
             if scale == "paper":
                 epochs = 300 if task == "polynomial" else 500
                 cfg = replace(PAPER, epochs=epochs, snapshot_epochs=tuple(range(0, epochs + 1, 20)))

@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from .model import attention_patterns
 from .tasks import SequenceSet, sequence_length
 
 
@@ -137,7 +138,7 @@ def evaluate(model: torch.nn.Module, data: SequenceSet, attention: bool = True) 
             seq = data.tokens[data.lengths == length]
             if len(seq) == 0:
                 continue
-            logits, maps = model(seq[:, :-1], return_attention=attention)
+            logits, maps = attention_patterns(model, seq[:, :-1]) if attention else (model(seq[:, :-1]), [])
             lengths = torch.full((len(seq),), length, device=seq.device)
             mask = target_mask(lengths, seq.shape[1] - 1)
             correct = (logits.argmax(-1) == seq[:, 1:]) | ~mask
@@ -157,7 +158,7 @@ def attention_shares(model: torch.nn.Module, data: SequenceSet, length: int, lay
     tokens).  A distributed solution puts its mass on the inputs without singling out x_t.  Head 0."""
     seqs = data.tokens[data.lengths == length]
     with eval_mode(model):
-        _, maps = model(seqs[:, :-1], return_attention=True)
+        _, maps = attention_patterns(model, seqs[:, :-1])
     attn = maps[layer - 1][:, 0].double()
     queries, keys = (torch.as_tensor(i, device=attn.device) for i in pattern_indices(length, layer))
     on_key = attn[:, queries, keys].mean().item()

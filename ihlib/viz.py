@@ -19,6 +19,7 @@ from matplotlib import animation
 from matplotlib.lines import Line2D
 
 from .metrics import eval_mode, ideal_attention, pattern_indices
+from .model import attention_patterns
 from .tasks import EOI, EOS, Vocabulary
 
 #: The widest a figure is drawn, in inches at matplotlib's 100 dpi: the book's output column is 676 px wide (in a
@@ -158,7 +159,7 @@ def plot_ideal_maps(tokens: Sequence[int], vocab: Vocabulary) -> plt.Figure:
 def attention_maps(model: torch.nn.Module, tokens: torch.Tensor) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-layer attention of head 0 and the argmax predictions for one sequence (model input = tokens[:-1])."""
     with eval_mode(model):
-        logits, maps = model(tokens[None, :-1].to(next(model.parameters()).device), return_attention=True)
+        logits, maps = attention_patterns(model, tokens[None, :-1].to(next(model.parameters()).device))
     return [m[0, 0].cpu().numpy() for m in maps], logits[0].argmax(-1).cpu().numpy()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ihlib import claims
+from ihlib import circuit, claims
 from ihlib.claims import NEVER, epoch_to, head_epoch, median, rise
 from ihlib.experiments import EXPERIMENTS
 from ihlib.results import Result, Results
@@ -83,15 +83,39 @@ def all_claims(make) -> claims.Claims:
 def paper_claims(make) -> claims.Claims:
     """The paper scale's claims on fake runs, all given the histories of ``make``."""
     emergence, transfer = (fake_results(name, make, "paper") for name in ("emergence", "transfer"))
-    return claims.Claims([*claims.paper_emergence(emergence), *claims.paper_transfer(transfer, emergence)])
+    return claims.Claims([*claims.paper_emergence(emergence), *claims.paper_transfer(transfer, emergence),
+                          *claims.paper_more_seeds(emergence)])
 
 
 def test_the_code_names_exactly_the_pre_registered_claims():
-    registered = re.findall(r"^\| ([A-Z]+\d) \|", EXPECTATIONS.read_text(), flags=re.M)
-    assert len(registered) == len(set(registered)) == 43
+    registered = re.findall(r"^\| ([A-Z]+\d+) \|", EXPECTATIONS.read_text(), flags=re.M)
+    assert len(registered) == len(set(registered)) == 56
     found = [c.id for c in all_claims(lambda name, cfg: history([0.0, 1.0]))]
     found += [c.id for c in paper_claims(lambda name, cfg: history([0.0, 1.0] * 30, every=10))]
+    found += [c.id for c in claims.circuit([measured("polynomial"), measured("parity")])]
     assert sorted(found) == sorted(registered)
+
+
+def measured(task, head=True, **accuracy):
+    """A fake mechanism measurement of one model, as the paper's story has it, with ``accuracy`` overriding."""
+    chance = 1 / 11 if task == "polynomial" else 0.5
+    acc = {"none": 1.0, "layer 2: one-hot on x_t": 1.0, "layer 2: uniform over the inputs": chance,
+           "layer 1: one-hot on EoI": 1.0, "layer 1: its own mean pattern": 1.0, "layer 1: uniform": 0.2}
+    acc.update({k.replace("_", " "): v for k, v in accuracy.items()})
+    probes = {(target, site): circuit.ProbeScore(1.0 if site != "embedding" else 0.3, 0.1)
+              for target in ("t", "L") for site in circuit.PROBE_SITES}
+    return circuit.Measured(f"{task} s0", task, chance, head,
+                            circuit.Intervened(acc, {"one-hot on x_{t+1}": 0.9, "one-hot on x_{t-1}": 0.95}, {}),
+                            probes, {"follows the donor": 0.9, "unchanged (control)": 0.95})
+
+
+def test_circuit_claims_count_every_model_with_a_head_and_need_both_tasks():
+    table = claims.circuit([measured("polynomial"), measured("parity"), measured("parity", head=False, layer_1=0.9)])
+    assert [c.id for c in table if not c.holds] == []
+    assert "2 of 2 pass" in table["M1"].measured  # the model without a head is not counted
+    eoi = claims.circuit([measured("polynomial", **{"layer 1: one-hot on EoI": 0.3}), measured("parity")])
+    assert [c.id for c in eoi if not c.holds] == ["M4"] and "polynomial s0 0.30" in eoi["M4"].measured
+    assert all(not c.holds for c in claims.circuit([measured("polynomial")]))  # no parity model with a head
 
 
 def test_paper_claims_on_runs_that_do_what_the_expectations_say():

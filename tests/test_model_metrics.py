@@ -7,7 +7,7 @@ import torch
 from ihlib.metrics import attention_stats, evaluate, ideal_attention, reported_lengths
 import ihlib.model as model_module
 from ihlib.handcrafted import build_iteration_head, mlp_units
-from ihlib.model import ModelConfig, Transformer
+from ihlib.model import ModelConfig, Transformer, attention_patterns
 from ihlib.tasks import get_task, make_dataset, polynomial_task
 
 
@@ -21,9 +21,8 @@ def test_changing_a_later_token_never_changes_earlier_logits():
     idx = torch.randint(0, 16, (4, 20))
     changed = idx.clone()
     changed[:, 12:] = torch.randint(0, 16, (4, 8))
-    for attention in (False, True):
-        a, _ = model(idx, return_attention=attention)
-        b, _ = model(changed, return_attention=attention)
+    for forward in (model, lambda x: attention_patterns(model, x)[0]):
+        a, b = forward(idx), forward(changed)
         assert torch.allclose(a[:, :12], b[:, :12], atol=1e-6)
         assert not torch.allclose(a[:, 12:], b[:, 12:])
 
@@ -32,9 +31,8 @@ def test_attention_maps_only_on_request_and_fused_path_agrees(monkeypatch):
     model = small_model(n_heads=2)
     idx = torch.randint(0, 16, (3, 15))
     monkeypatch.setattr(model_module, "use_fused_kernel", lambda device: True)  # the GPU's path, run on the CPU
-    plain, maps = model(idx)
-    assert maps == []
-    explicit, maps = model(idx, return_attention=True)
+    plain = model(idx)
+    explicit, maps = attention_patterns(model, idx)
     assert torch.allclose(plain, explicit, atol=1e-5)
     assert len(maps) == 2 and maps[0].shape == (3, 2, 15, 15)
     assert torch.allclose(maps[1].sum(-1), torch.ones(3, 2, 15))
@@ -80,10 +78,10 @@ def test_authors_block_normalises_the_residual_stream_and_pre_ln_keeps_it():
         block = model.blocks[0]
         x = model.tok_emb(idx) + model.pos_emb(torch.arange(9))
         h = block.ln1(x)
-        x = (h if normalize else x) + block.attn(h)[0]
+        x = (h if normalize else x) + block.attn(h)
         x = x + block.mlp(block.ln2(x))
-        assert torch.allclose(model(idx)[0], model.unembed(model.ln_f(x)), atol=1e-5)
-    assert not torch.allclose(small_model(normalize_residual=True)(idx)[0], small_model(normalize_residual=False)(idx)[0])
+        assert torch.allclose(model(idx), model.unembed(model.ln_f(x)), atol=1e-5)
+    assert not torch.allclose(small_model(normalize_residual=True)(idx), small_model(normalize_residual=False)(idx))
 
 
 def test_frozen_positions_are_drawn_like_learned_ones_and_never_trained():
@@ -135,7 +133,7 @@ def test_the_cost_model_counts_what_training_does():
     model = Transformer(small.model_config(Vocabulary().size))
     tokens = torch.zeros(8, small.seq_len - 1, dtype=torch.long)
     with FlopCounterMode(display=False) as counter:
-        model(tokens)[0].sum().backward()
+        model(tokens).sum().backward()
     per_length = train_epoch_flops(small) / small.max_len  # one length's 8 sequences: one batch
     assert abs(counter.get_total_flops() / per_length - 1) < 0.05
     assert THIS_CPU.seconds(replace(paper, precision="bf16")) < THIS_CPU.seconds(paper)

@@ -48,8 +48,10 @@ assert 0.38e6 < model.n_params() < 0.43e6, "the paper's model has about 0.41 M p
 # ## Reading an attention map
 #
 # For each query token (a row) an attention head spreads a weight of 1 over the tokens it may see (the columns up
-# to and including itself: the mask is causal). `model(tokens, return_attention=True)` returns one map per layer;
-# without that flag the model keeps no map (and on a GPU takes PyTorch's fused attention kernel).
+# to and including itself: the mask is causal). Every activation of the model passes a named
+# *hook point* (as in TransformerLens): `model.run_with_cache(tokens)` returns the logits and a cache of them, and
+# `blocks.0.attn.hook_pattern` is layer 1's map. A map is formed only when something reads it; otherwise, on a GPU,
+# the model takes PyTorch's fused attention kernel, which never forms it.
 #
 # Each tick label is *position:token* (`7:EoI` is the end-of-input token at position 7). An untrained model attends
 # almost uniformly: each row fades as the number of visible tokens grows.

@@ -159,10 +159,12 @@ cot_stepper(trained.model, seq, vocab, "trained")
 # %%
 import torch
 
+from ihlib.model import attention_patterns
+
 
 @torch.no_grad()
 def argmax_keys(model, seqs):
-    _, maps = model.eval()(seqs[:, :-1], return_attention=True)
+    _, maps = attention_patterns(model.eval(), seqs[:, :-1])
     return [m[:, 0].argmax(-1) for m in maps]
 
 
