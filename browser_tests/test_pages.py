@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / os.environ.get("BOOK_HTML", "_build/html")
 ARTIFACTS = ROOT / "test-artifacts"
 CHAPTERS = {"01_iterative_tasks": 2, "02_model": 2, "03_emergence": 4, "04_handcrafted": 3,  # minimum figures
-            "05_ablations": 3, "06_data": 3, "07_transfer": 3, "08_weight_decay": 2}
+            "05_ablations": 3, "06_data": 3, "07_transfer": 3, "08_weight_decay": 2,
+            "09_circuit": 4}
 PAGES = ["intro", *CHAPTERS, "expectations"]
 
 

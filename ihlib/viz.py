@@ -498,3 +498,39 @@ def plot_final_values(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequenc
                    loc="outside lower center", frameon=False)
     fig.suptitle(title, fontsize=11)
     return fig
+
+
+
+def model_style(task: str, scale: str, head: bool) -> dict:
+    """How the mechanism chapter draws one model: colour by task, marker by scale, filled if it has a head."""
+    colour = {"polynomial": "#1f77b4", "parity": "#ff7f0e"}.get(task, "#555555")
+    return {"color": colour, "marker": "o" if scale == "cpu" else "s", "filled": head}
+
+
+def plot_dots(values: dict[str, dict[str, float]], styles: dict[str, dict], title: str, xlabel: str,
+              marks: dict[str, float] | None = None) -> plt.Figure:
+    """One row per measure, one dot per model (``values``: model -> measure -> value in 0..1), drawn as
+    ``styles[model]`` says (:func:`model_style`); ``marks``: a short black tick per measure (e.g. chance)."""
+    measures = list(next(iter(values.values())))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.45 * len(measures) + 1.6), constrained_layout=True)
+    for k, (model, row) in enumerate(values.items()):
+        st = styles[model]
+        y = np.arange(len(measures)) + (k - (len(values) - 1) / 2) * 0.05
+        ax.scatter([row[m] for m in measures], y, marker=st["marker"], s=40, zorder=3, linewidths=1.3,
+                   facecolors=st["color"] if st["filled"] else "none", edgecolors=st["color"])
+    for i, m in enumerate(measures):
+        if marks and m in marks:
+            ax.plot([marks[m]] * 2, [i - 0.35, i + 0.35], color="black", lw=1.5)
+    ax.set_yticks(range(len(measures)), measures, fontsize=MIN_FONT + 1)
+    ax.invert_yaxis()
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    seen = {(st["color"], st["marker"], st["filled"]) for st in styles.values()}
+    names = {"#1f77b4": "polynomial", "#ff7f0e": "parity", "o": "cpu", "s": "paper"}
+    handles = [Line2D([], [], ls="", marker=m, color=c, markerfacecolor=c if f else "none", markersize=7,
+                      label=f"{names.get(c, '')}, {names.get(m, '')} scale{', head' if f else ''}")
+               for c, m, f in sorted(seen)]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=MIN_FONT, frameon=False)
+    return fig
