@@ -97,7 +97,7 @@ SHIFTS = {"one-hot on x_{t+1}": 1, "one-hot on x_{t-1}": -1}
 
 def layer1_patterns(length: int) -> dict[str, PatternFn]:
     """Question 2's replacements of layer 1 at the answer rows: one-hot on EoI, the model's own mean pattern over the
-    batch, uniform over the tokens each row may see."""
+    batch (head 0's: the paper's models have one head), uniform over the tokens each row may see."""
     rows, width = answer_rows(length), 2 * length + 2
     causal = torch.tril(torch.ones(width, width, dtype=torch.double))[rows]
     return {"one-hot on EoI": lambda p: one_hot_rows(torch.full((length,), length + 1), width),
@@ -109,10 +109,20 @@ def layer1_patterns(length: int) -> dict[str, PatternFn]:
 
 @torch.no_grad()
 def predictions(model: Transformer, seqs: Sequences, fwd_hooks=()) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
-    """Argmax tokens (N, L) at the answer rows, as values, and the layer-2 pattern, under ``fwd_hooks``."""
+    """Argmax tokens (N, L) at the answer rows (:func:`value_of` turns them into values) and the layer-2 pattern,
+    under ``fwd_hooks``."""
     with eval_mode(model):
         logits, cache = model.run_with_cache(seqs.tokens[:, :-1], names=[pattern_name(2)], fwd_hooks=fwd_hooks)
     return logits[:, answer_rows(seqs.length)].argmax(-1).numpy(), cache
+
+
+def normalised_entropy(pattern: torch.Tensor, length: int) -> float:
+    """Mean entropy of head 0's rows at the answer rows, each divided by the log of the number of keys it may see:
+    0 for one-hot rows, 1 for uniform ones (as Wen et al. 2024 measure sparse attention)."""
+    rows = answer_rows(length)
+    p = pattern[:, 0, rows].double()
+    h = -(p * p.clamp_min(1e-300).log()).sum(-1)
+    return float((h / torch.log((rows + 1).double())).mean())
 
 
 def value_of(tokens: np.ndarray, vocab: Vocabulary) -> np.ndarray:
@@ -131,11 +141,12 @@ def step_with(task: IterativeTask, seqs: Sequences, t: int | np.ndarray, x_new: 
 @dataclass(frozen=True)
 class Intervened:
     """Token accuracy of one model under each replacement, mean over the reported lengths; for layer 2's shifted
-    one-hots the *follows* rate; for layer 1's the layer-2 peakiness that remains."""
+    one-hots the *follows* rate; the layer-2 peakiness and normalised entropy that remain under each."""
 
     accuracy: dict[str, float]
     follows: dict[str, float]
     peakiness_layer2: dict[str, float]
+    entropy_layer2: dict[str, float]
 
 
 def intervene(model: Transformer, task: IterativeTask, data: SequenceSet, vocab: Vocabulary,
@@ -144,6 +155,7 @@ def intervene(model: Transformer, task: IterativeTask, data: SequenceSet, vocab:
     acc: dict[str, list[float]] = {}
     follows: dict[str, list[float]] = {}
     peaky: dict[str, list[float]] = {}
+    entropy: dict[str, list[float]] = {}
     for length in reported_lengths(data.max_len):
         seqs = Sequences.of(data, length, vocab, n)
 
@@ -152,6 +164,7 @@ def intervene(model: Transformer, task: IterativeTask, data: SequenceSet, vocab:
             pred = value_of(pred, vocab)
             acc.setdefault(name, []).append(float((pred == seqs.y).mean()))
             peaky.setdefault(name, []).append(attention_stats(cache[pattern_name(2)][:, 0], length, 2).peakiness)
+            entropy.setdefault(name, []).append(normalised_entropy(cache[pattern_name(2)], length))
             return pred
 
         score("none", ())
@@ -167,7 +180,7 @@ def intervene(model: Transformer, task: IterativeTask, data: SequenceSet, vocab:
         for name, new in layer1_patterns(length).items():
             score(f"layer 1: {name}", [force_pattern(1, answer_rows(length), new)])
     mean = lambda d: {k: float(np.nanmean(v)) for k, v in d.items()}
-    return Intervened(mean(acc), mean(follows), mean(peaky))
+    return Intervened(mean(acc), mean(follows), mean(peaky), mean(entropy))
 
 
 # ---- linear probes ---------------------------------------------------------------------------------------------
@@ -292,14 +305,21 @@ class Measured:
     patched: dict[str, float]
 
 
-def measure(run, label: str, n: int = N_PER_LENGTH) -> Measured:
-    """Questions 1-3 on a run (``ihlib.rundir.Run``) at its last epoch, on its own training and test splits."""
+def measure(run, label: str, n: int = N_PER_LENGTH, epoch: int | None = None) -> Measured:
+    """Questions 1-3 on a run (``ihlib.rundir.Run``) at its last epoch (or at the snapshot of ``epoch``), on its own
+    training and test splits; ``head`` is read off the history at that epoch."""
     from .config import config_task
 
-    task, model = config_task(run.config), run.model.cpu().float().eval()
+    model = run.model if epoch is None else run.model_at(epoch)
+    task, model = config_task(run.config), model.cpu().float().eval()
     train, test = run.train_data.to("cpu"), run.test_data.to("cpu")
-    last = run.history[-1]
+    last = run.history[-1] if epoch is None else next(r for r in run.history if r["epoch"] == epoch)
     return Measured(label, task.name, 1 / len(task.states),
                     last["test_accuracy"] >= 0.95 and last["peakiness_layer2"] >= 0.9,
                     intervene(model, task, test, run.vocab, n), probe(model, train, test, run.vocab, n),
                     patch(model, task, test, run.vocab, n))
+
+
+def over_training(run, label: str, n: int = N_PER_LENGTH) -> dict[int, Measured]:
+    """Question 4: every test at each weight snapshot the run keeps (epoch -> measurements)."""
+    return {epoch: measure(run, f"{label} @ {epoch}", n, epoch) for epoch in sorted(run.snapshots)}

@@ -455,8 +455,10 @@ def circuit(measured: Sequence) -> Claims:
         values = [value(m) for m in heads]
         ok = [bool(passes(m, v)) for m, v in zip(heads, values)]
         shown = ", ".join(f"{m.label} {v:.2f}" for m, v in zip(heads, values)) or "no model with a head"
-        return Claim(id, statistic, threshold, "every model with a head", f"{shown} ({sum(ok)} of {len(ok)} pass)",
-                     complete and all(ok))
+        lacking = "".join(f"; no {task} model with a head" for task in ("polynomial", "parity")
+                          if task not in {m.task for m in heads})
+        return Claim(id, statistic, threshold, "every model with a head",
+                     f"{shown} ({sum(ok)} of {len(ok)} pass){lacking}", complete and all(ok))
 
     acc = lambda name: lambda m: m.intervened.accuracy[name]
     follows = lambda m: float(np.nanmean(list(m.intervened.follows.values())))
@@ -483,4 +485,30 @@ def circuit(measured: Sequence) -> Claims:
               lambda m: m.patched["follows the donor"], lambda m, v: v >= 0.8),
         claim("M11", "the control pairs (an earlier input differs): unchanged", ">= 0.8",
               lambda m: m.patched["unchanged (control)"], lambda m, v: v >= 0.8),
+    ])
+
+
+def circuit_training(snapshots: dict[str, dict[int, object]], histories: dict[str, History]) -> Claims:
+    """M12-M13 on the snapshots of the seed-0 runs (label -> epoch -> ``ihlib.circuit.Measured``), at each run's
+    snapshot before the rise: the last one before test accuracy first reaches 0.9 (from ``histories``)."""
+    before = {}
+    for label, by_epoch in snapshots.items():
+        rise = metrics.first_epoch(histories[label])
+        earlier = [e for e in by_epoch if rise is not None and e < rise]
+        before[label] = by_epoch[max(earlier)] if earlier else None
+    ready = bool(before) and all(m is not None for m in before.values())
+
+    def claim(id: str, statistic: str, threshold: str, value: Callable, passes: Callable) -> Claim:
+        values = {label: value(m) for label, m in before.items() if m is not None}
+        shown = ", ".join(f"{m.label} {values[label]:.2f}" for label, m in before.items() if m is not None)
+        ok = [passes(v) for v in values.values()]
+        return Claim(id, statistic, threshold, "both seed-0 runs", f"{shown or 'no snapshot before the rise'} "
+                     f"({sum(ok)} of {len(ok)} pass)", ready and all(ok))
+
+    gain = lambda m: m.intervened.accuracy["layer 2: one-hot on x_t"] - m.intervened.accuracy["none"]
+    return Claims([
+        claim("M12", "before the rise: probe for t after layer 1's MLP", ">= 0.9",
+              lambda m: m.probes["t", "after layer-1 MLP"].accuracy, lambda v: v >= 0.9),
+        claim("M13", "before the rise: layer 2 forced onto x_t, gain in token accuracy", ">= 0.1", gain,
+              lambda v: v >= 0.1),
     ])

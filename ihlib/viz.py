@@ -527,10 +527,15 @@ def plot_dots(values: dict[str, dict[str, float]], styles: dict[str, dict], titl
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title, fontsize=10)
+    model_legend(fig, styles)
+    return fig
+
+
+def model_legend(fig: plt.Figure, styles: dict[str, dict]) -> None:
+    """A legend under ``fig`` of the :func:`model_style` kinds that ``styles`` uses (task, scale, head or not)."""
     seen = {(st["color"], st["marker"], st["filled"]) for st in styles.values()}
     names = {"#1f77b4": "polynomial", "#ff7f0e": "parity", "o": "cpu", "s": "paper"}
     handles = [Line2D([], [], ls="", marker=m, color=c, markerfacecolor=c if f else "none", markersize=7,
                       label=f"{names.get(c, '')}, {names.get(m, '')} scale{', head' if f else ''}")
                for c, m, f in sorted(seen)]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=MIN_FONT, frameon=False)
-    return fig

@@ -89,10 +89,11 @@ def paper_claims(make) -> claims.Claims:
 
 def test_the_code_names_exactly_the_pre_registered_claims():
     registered = re.findall(r"^\| ([A-Z]+\d+) \|", EXPECTATIONS.read_text(), flags=re.M)
-    assert len(registered) == len(set(registered)) == 56
+    assert len(registered) == len(set(registered)) == 58
     found = [c.id for c in all_claims(lambda name, cfg: history([0.0, 1.0]))]
     found += [c.id for c in paper_claims(lambda name, cfg: history([0.0, 1.0] * 30, every=10))]
     found += [c.id for c in claims.circuit([measured("polynomial"), measured("parity")])]
+    found += [c.id for c in claims.circuit_training({"a": {0: measured("polynomial")}}, {"a": history([0.0, 1.0])})]
     assert sorted(found) == sorted(registered)
 
 
@@ -101,21 +102,31 @@ def measured(task, head=True, **accuracy):
     chance = 1 / 11 if task == "polynomial" else 0.5
     acc = {"none": 1.0, "layer 2: one-hot on x_t": 1.0, "layer 2: uniform over the inputs": chance,
            "layer 1: one-hot on EoI": 1.0, "layer 1: its own mean pattern": 1.0, "layer 1: uniform": 0.2}
-    acc.update({k.replace("_", " "): v for k, v in accuracy.items()})
+    acc.update(accuracy)
     probes = {(target, site): circuit.ProbeScore(1.0 if site != "embedding" else 0.3, 0.1)
               for target in ("t", "L") for site in circuit.PROBE_SITES}
     return circuit.Measured(f"{task} s0", task, chance, head,
-                            circuit.Intervened(acc, {"one-hot on x_{t+1}": 0.9, "one-hot on x_{t-1}": 0.95}, {}),
+                            circuit.Intervened(acc, {"one-hot on x_{t+1}": 0.9, "one-hot on x_{t-1}": 0.95}, {}, {}),
                             probes, {"follows the donor": 0.9, "unchanged (control)": 0.95})
 
 
 def test_circuit_claims_count_every_model_with_a_head_and_need_both_tasks():
-    table = claims.circuit([measured("polynomial"), measured("parity"), measured("parity", head=False, layer_1=0.9)])
+    table = claims.circuit([measured("polynomial"), measured("parity"), measured("parity", head=False, none=0.9)])
     assert [c.id for c in table if not c.holds] == []
     assert "2 of 2 pass" in table["M1"].measured  # the model without a head is not counted
     eoi = claims.circuit([measured("polynomial", **{"layer 1: one-hot on EoI": 0.3}), measured("parity")])
     assert [c.id for c in eoi if not c.holds] == ["M4"] and "polynomial s0 0.30" in eoi["M4"].measured
     assert all(not c.holds for c in claims.circuit([measured("polynomial")]))  # no parity model with a head
+
+
+def test_circuit_training_claims_read_the_snapshot_before_the_rise():
+    early = measured("polynomial", **{"none": 0.5, "layer 2: one-hot on x_t": 0.7})
+    late = measured("polynomial", **{"none": 1.0, "layer 2: one-hot on x_t": 1.0})
+    rise_at_20 = history([0.0, 0.5, 0.95, 1.0])
+    table = claims.circuit_training({"run": {0: late, 10: early, 30: late}}, {"run": rise_at_20})
+    assert [c.id for c in table if c.holds] == ["M12", "M13"] and "0.20" in table["M13"].measured  # epoch 10's
+    never = claims.circuit_training({"run": {0: early}}, {"run": history([0.0, 0.5])})
+    assert not any(c.holds for c in never)
 
 
 def test_paper_claims_on_runs_that_do_what_the_expectations_say():

@@ -248,7 +248,9 @@ plt.show()
 # Each frame is one prediction after EoI. The bars are the attention weights of the current token (shaded orange) in
 # each layer; the blue bar is where an ideal iteration head would look. The title says which token the layer looks at
 # most and whether the prediction is right. In Jupyter or Colab this is a slider; in the book, press play or drag the
-# slider.
+# slider. Watch layer 1: from some CoT tokens it looks at EoI, from others at the last inputs. Both mark the end of
+# the input, and [Inside the circuit](09_circuit.ipynb) shows by intervention that this, not EoI alone, is what the
+# model uses.
 
 # %%
 from ihlib.viz import cot_stepper

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Inside the circuit: what each layer computes, tested by intervention
+# # 4b. Inside the circuit: what each layer computes, tested by intervention
 #
 # **The question.** Attention maps show where a head looks, not what the model does with it. The paper's story is
 # that layer 1 attends to EoI, its MLP turns that into the position $t$ of the input to read, layer 2 reads $x_t$, and
@@ -76,7 +76,7 @@ print(f"{len(measured)} models measured; with a head (accuracy >= 0.95 "
 # the black ticks mark chance.
 
 # %% tags=["hide-input"]
-from ihlib.viz import markdown_table, model_style, plot_dots
+from ihlib.viz import markdown_table, model_legend, model_style, plot_dots
 
 styles = {m: model_style(v.task, m.split()[0], v.head) for m, v in measured.items()}
 shown = ["none", "layer 2: one-hot on x_t", "layer 2: uniform over the inputs",
@@ -91,7 +91,8 @@ fig = plot_dots({m: {k: v.intervened.accuracy[k] for k in shown}
 # %% [markdown]
 # **What to look at in Figure 1.** The top two rows: forcing layer 2 onto $x_t$ leaves every model with a head at
 # full accuracy (sufficient), and spreading it over the inputs costs most of it (largely necessary; the black tick is
-# polynomial's chance, 1/11). Polynomial models keep about a third of their answers even then, well above chance:
+# polynomial's chance, 1/11). Polynomial models keep a third to nearly half of their answers even then, well above
+# chance:
 # something besides layer 2's attention carries part of $x_t$, which this chapter does not pin down. The bottom
 # three rows are the surprise: replacing layer 1 by *its own mean pattern* changes nothing (layer 1 does the same
 # thing on every input), but forcing it onto EoI, as the paper's story has it, breaks the polynomial models with a
@@ -169,7 +170,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 sites = list(circuit.PROBE_SITES)
-fig, axes = plt.subplots(1, 2, figsize=(6.6, 3.0), constrained_layout=True,
+fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.0), constrained_layout=True,
                          sharey=True)
 for ax, target in zip(axes, ("L", "t")):
     for m, v in measured.items():
@@ -181,17 +182,19 @@ for ax, target in zip(axes, ("L", "t")):
     base = np.mean([[v.probes[target, s].shuffled for s in sites]
                     for v in measured.values()], 0)
     ax.plot(range(3), base, ls="--", color="black", lw=1)
-    ax.set_xticks(range(3), ["embedding", "after L1\nattention",
-                             "after L1\nMLP"])
+    ax.set_xticks(range(3), ["embedding", "after\nattention", "after\nMLP"])
+    ax.set_xlabel("where in layer 1")
     ax.set_title(f"probe for {'the length L' if target == 'L' else 'the step t'}",
                  fontsize=10)
     ax.set_ylim(0, 1.02)
 axes[0].set_ylabel("held-out accuracy")
 fig.suptitle("Figure 3. What the stream holds at the answer rows", fontsize=10)
+model_legend(fig, styles)
 plt.show()
 
 # %% [markdown]
-# **What to look at in Figure 3.** At the embedding neither $L$ nor $t$ can be read (the position alone is $L + t$).
+# **What to look at in Figure 3.** At the embedding $L$ and $t$ can be read only in part: the position alone is
+# $L + t$.
 # After layer 1's attention $L$ can (left), in every model with a head: the attention brought the length in, from EoI
 # or from $x_L$. The step $t$ becomes fully readable only after layer 1's MLP (right), which combines the length
 # with the token's own position: this is where the position that layer 2's query needs is formed, as the paper
@@ -220,7 +223,78 @@ fig = plot_dots({m: {"follows the donor (x_t differs)":
 # and nothing of the earlier inputs, and the rest of the network (the layer-2 MLP, reading the state from the
 # current token) computes $F$. Models without a head (hollow) do both less cleanly; paper-scale parity's controls
 # change often, so there layer 2's output carries more than $x_t$.
+
+# %% [markdown]
+# ## 4. When during training does each part appear?
 #
+# The same tests on the weight snapshots the book ships of each scale's polynomial seed 0 (five for `cpu`, four for
+# `paper`: coarse, and one seed each). Beside layer-2 peakiness we draw its *normalised entropy* at the answer rows
+# (0: every row one-hot; 1: uniform over what it may see), which also registers a head that is sharpening but not yet
+# above the 0.5 that peakiness counts. The thick grey line is test accuracy from the run's history, every 10 epochs;
+# the dotted line marks the snapshot before it first reaches 0.9.
+
+# %% tags=["hide-input"]
+from ihlib.metrics import first_epoch
+
+SEED0 = ([f"{s} polynomial s0" for s in MODELS if s != "smoke"]
+         or ["smoke polynomial s0"])
+snapshots = {m: circuit.over_training(runs[m], m) for m in SEED0}
+curves = {
+    "forced onto x_t: token accuracy":
+        lambda v: v.intervened.accuracy["layer 2: one-hot on x_t"],
+    "token accuracy": lambda v: v.intervened.accuracy["none"],
+    "probe for t after L1 MLP":
+        lambda v: v.probes["t", "after layer-1 MLP"].accuracy,
+    "probe for L after L1 attention":
+        lambda v: v.probes["L", "after layer-1 attention"].accuracy,
+    "patching: follows the donor":
+        lambda v: v.patched["follows the donor"],
+    "L2 peakiness": lambda v: v.intervened.peakiness_layer2["none"],
+    "L2 normalised entropy": lambda v: v.intervened.entropy_layer2["none"]}
+styles4 = dict(zip(curves, [("C0", "-", "o"), ("C0", ":", "o"),
+                            ("C2", "-", "s"), ("C2", ":", "s"),
+                            ("C3", "-", "D"), ("C1", "-", "^"),
+                            ("C1", "--", "v")]))
+fig, axes = plt.subplots(len(SEED0), 1, figsize=(6.6, 2.6 * len(SEED0) + 1.4),
+                         constrained_layout=True, squeeze=False)
+for ax, m in zip(axes[:, 0], SEED0):
+    history = runs[m].history
+    ax.plot([r["epoch"] for r in history],
+            [r["test_accuracy"] for r in history], color="#bbbbbb", lw=3)
+    epochs = sorted(snapshots[m])
+    for name, f in curves.items():
+        colour, ls, marker = styles4[name]
+        ax.plot(epochs, [f(snapshots[m][e]) for e in epochs], color=colour,
+                ls=ls, marker=marker, label=name if m == SEED0[0] else None)
+    rise = first_epoch(history)
+    before = max((e for e in epochs if rise is not None and e < rise),
+                 default=None)
+    if before is not None:
+        ax.axvline(before, color="black", ls=":", lw=1)
+    ax.set_title(m, fontsize=10)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("value")
+axes[-1, 0].set_xlabel("epoch (snapshot)")
+fig.suptitle("Figure 5. The circuit's parts over training (seed 0)",
+             fontsize=10)
+fig.legend(loc="outside lower center", ncol=2, fontsize=9, frameon=False)
+plt.show()
+
+# %% [markdown]
+# **What to look at in Figure 5.** The solid blue line: forced onto $x_t$, each model answers (nearly) perfectly
+# already at its first snapshot after initialisation, while its own answers (dotted blue) are still wrong one time in
+# five; whole sequences (grey), which need all $L$ answers right, lag further. So what computes $F$ after layer 2 is
+# in place early, and what the model still lacks is layer 2 finding $x_t$ by itself: its entropy (dashed orange)
+# falls from snapshot to snapshot and its peakiness rises with the accuracy. The green lines (the length after layer
+# 1's attention, the step $t$ after its MLP) climb alongside rather than ahead: at the snapshot before the rise
+# (dotted) they stand at 0.8 to 0.9, not yet complete.
+#
+# We had predicted (M12, M13 below) that the position would be complete before the rise and that forcing layer 2
+# would gain at least 0.1 there. Each holds in one run and misses in the other: at the `cpu` scale the model's own
+# token accuracy is already 0.95 at epoch 100, which leaves forcing little to gain, and at the `paper` scale the probe
+# for $t$ is at 0.8.
+
+# %% [markdown]
 # ## What this changes in the story
 #
 # | stage | the paper's story | what the interventions show here |
@@ -265,6 +339,23 @@ if SCALE != "smoke":
     assert f"{last['peakiness_layer2']:.4f}" == "0.8995"
     assert not any(v.head for v in measured.values() if v.task == "parity")
     claims.check(table, misses=[c.id for c in table])
+training = claims.circuit_training(snapshots,
+                                   {m: runs[m].history for m in SEED0})
+if SCALE != "smoke":
+    claims.check(training, misses=["M12", "M13"])
+    for m in SEED0:  # the text of Figure 5
+        first_after = snapshots[m][sorted(snapshots[m])[1]].intervened.accuracy
+        assert first_after["layer 2: one-hot on x_t"] >= 0.99
+        assert 0.7 < first_after["none"] < 0.85
+        entropy = [snapshots[m][e].intervened.entropy_layer2["none"]
+                   for e in sorted(snapshots[m])]
+        assert all(a > b for a, b in zip(entropy, entropy[1:]))
+        rise = first_epoch(runs[m].history)
+        before = snapshots[m][max(e for e in snapshots[m] if e < rise)]
+        assert 0.75 < before.probes["t", "after layer-1 MLP"].accuracy < 0.95
+        assert 0.75 < before.probes["L", "after layer-1 attention"].accuracy < 0.95
+    own = snapshots["cpu polynomial s0"][100].intervened.accuracy["none"]
+    assert f"{own:.2f}" == "0.95"
 
 # %% [markdown]
 # ## The claims, as registered
@@ -279,6 +370,12 @@ if SCALE != "smoke":
 
 # %% tags=["hide-input"]
 table
+
+# %% [markdown]
+# The two claims about the snapshots (one seed per scale):
+
+# %% tags=["hide-input"]
+training
 
 # %% [markdown]
 # ## Exercises
