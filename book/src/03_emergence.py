@@ -248,14 +248,20 @@ plt.show()
 # Each frame is one prediction after EoI. The bars are the attention weights of the current token (shaded orange) in
 # each layer; the blue bar is where an ideal iteration head would look. The title says which token the layer looks at
 # most and whether the prediction is right. In Jupyter or Colab this is a slider; in the book, press play or drag the
-# slider. Watch layer 1: from some CoT tokens it looks at EoI, from others at the last inputs. Both mark the end of
-# the input, and [Inside the circuit](09_circuit.ipynb) shows by intervention that this, not EoI alone, is what the
-# model uses.
+# slider. Watch layer 1: from some CoT tokens it looks at EoI, from others at inputs. [Inside the
+# circuit](09_circuit.ipynb) shows by intervention that this mixture, not EoI alone, is what the model uses: forced
+# onto EoI everywhere, the model fails.
 
 # %%
 from ihlib.viz import cot_stepper
 
 cot_stepper(poly.model, seq, poly.vocab, "polynomial")
+
+# %% [markdown]
+# **Your own input.** In the published book the same models run in the page (no kernel): type a sequence, pick the
+# model, and step through its chain of thought. A model at the paper's scale takes up to 16 inputs.
+#
+# <div class="ih-model" data-models="cpu-polynomial-s0,paper-polynomial-s0,cpu-parity-s0" data-input="7 2 9 4 4 1"></div>
 
 # %% [markdown]
 # ### Watch the head form

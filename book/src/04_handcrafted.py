@@ -208,6 +208,15 @@ if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
 # attention; the attention maps above show where the rest goes. Our reading, not tested here:
 # the layer-1 output only has to tell the MLP where the input ended, and a partial, position-dependent blend of EoI
 # and its neighbours carries that as well as a sharp copy does, so training has no reason to sharpen it.
+# [Inside the circuit](09_circuit.ipynb) tests this by intervention.
+#
+# **On your own input**, in the published book: the hand-built head (first) and the trained model (second) run in
+# the page. Give both the same sequence and move their step sliders to the same step: layer 2 marks the same $x_t$;
+# layer 1 of the hand-built head always looks at EoI, the trained one often elsewhere.
+#
+# <div class="ih-model" data-models="hand-built,cpu-polynomial-s0" data-input="5 5 2 8 1"></div>
+#
+# <div class="ih-model" data-models="cpu-polynomial-s0,hand-built" data-input="5 5 2 8 1"></div>
 #
 # ## How wide must it be?
 #

@@ -1,0 +1,71 @@
+"""The models a reader runs in the book's pages: exported as JavaScript files that define them, and the greedy chain
+of thought they must reproduce (the reference the browser test compares the page with).
+
+A page opened from ``file://`` cannot ``fetch()`` a file, so each model is a script, ``models/<name>.js``, that sets
+``window.IH_MODELS[name]``: its architecture, its task (inputs, states, the table of F), its vocabulary and its
+weights as base64 float16 (the shipped weights are float16, so nothing is lost) or float32 (the hand-built head's).
+``book/_ext/page_models.py`` writes them at every build from the shipped checkpoints, so a retrained run reaches the
+page on the next build.  ``book/_static/ihmodel.js`` is the forward pass and the widget.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .metrics import eval_mode
+from .model import Transformer, attention_patterns
+from .tasks import EOI, EOS, IterativeTask, Vocabulary
+
+
+def _weights(model: Transformer) -> dict[str, dict]:
+    out = {}
+    for name, tensor in model.state_dict().items():
+        values = tensor.detach().cpu().float().numpy()
+        half = values.astype(np.float16)
+        exact = np.array_equal(half.astype(np.float32), values)  # float16-shipped weights come back exactly
+        data = half if exact else values.astype(np.float32)
+        out[name] = {"shape": list(values.shape), "dtype": "float16" if exact else "float32",
+                     "data": base64.b64encode(data.astype("<f2" if exact else "<f4").tobytes()).decode()}
+    return out
+
+
+def export(model: Transformer, task: IterativeTask, vocab: Vocabulary, title: str) -> dict:
+    """Everything the page needs to run ``model`` on ``task``: architecture, task table, token ids, weights."""
+    cfg = model.cfg
+    if cfg.pos_dim not in (None, cfg.dim):
+        raise ValueError("the page model needs positions of the model's full width")
+    return {"title": title, "dim": cfg.dim, "n_layers": cfg.n_layers, "n_heads": cfg.n_heads,
+            "n_positions": cfg.n_positions, "normalize_residual": cfg.normalize_residual,
+            "max_len": (cfg.n_positions - 2) // 2, "vocab_size": cfg.vocab_size,
+            "task": {"name": task.name, "token": vocab.task_token(task.name), **task.to_dict()},
+            "value_offset": int(vocab.value_token(0)), "eoi": EOI, "eos": EOS,
+            "weights": _weights(model)}
+
+
+def write_script(exported: dict, name: str, out_dir: str | Path) -> Path:
+    """``out_dir/<name>.js``, which registers the model under ``name`` when loaded with a ``<script>`` tag."""
+    path = Path(out_dir) / f"{name}.js"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("(window.IH_MODELS = window.IH_MODELS || {})[" + json.dumps(name) + "] = "
+                    + json.dumps(exported, separators=(",", ":")) + ";\n")
+    return path
+
+
+@torch.no_grad()
+def greedy_cot(model: Transformer, task: IterativeTask, vocab: Vocabulary, x: list[int]
+               ) -> tuple[list[int], list[np.ndarray]]:
+    """What the page computes: the tokens ``[task, x.., EoI]`` extended greedily by the model until it writes EoS or
+    fills its positions, and each layer's attention (head 0, rows = queries) on the model's input, the generated
+    sequence without its last token (as the book draws every map)."""
+    tokens = [vocab.task_token(task.name), *[int(vocab.value_token(v)) for v in x], EOI]
+    with eval_mode(model):
+        while tokens[-1] != EOS and len(tokens) <= model.cfg.n_positions:
+            logits = model(torch.tensor([tokens]))
+            tokens.append(int(logits[0, -1].argmax()))
+        _, maps = attention_patterns(model, torch.tensor([tokens[:-1]]))
+    return tokens, [m[0, 0].numpy() for m in maps]
