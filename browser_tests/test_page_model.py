@@ -144,3 +144,34 @@ def test_the_widget_fits_phones_and_dark_mode(page, width, theme):
     widget.screenshot(str(ARTIFACTS / f"page_model_{width}_{theme}.png"))
     page.set_window_size(1280, 1600)
     assert overflow <= 1
+
+
+def test_the_training_scrubber_loads_each_snapshot_on_demand(page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    page.get((HTML / "book" / "03_emergence.html").as_uri())
+    scrubber = page.find_element(By.CSS_SELECTOR, "div.ih-model[data-scrub] input.ih-epoch")
+    result = lambda d: d.execute_script("return document.querySelector('div.ih-model[data-scrub]').dataset.result")
+    WebDriverWait(page, 10).until(result)
+    at_epoch0 = result(page)
+    assert page.execute_script("return Object.keys(window.IH_MODELS).filter(k => k.includes('epoch')).length") == 1
+    page.execute_script("arguments[0].value = 4; arguments[0].oninput();", scrubber)
+    WebDriverWait(page, 10).until(lambda d: result(d) != at_epoch0)
+    label = page.find_element(By.CSS_SELECTOR, "div.ih-model[data-scrub] .ih-epoch-label").text
+    assert label == "epoch 300" and not page.find_elements(By.CSS_SELECTOR, "div.ih-model[data-scrub] .ih-wrong")
+    page.execute_script("arguments[0].scrollIntoView();", scrubber)
+    page.find_element(By.CSS_SELECTOR, "div.ih-model[data-scrub]").screenshot(str(ARTIFACTS / "page_model_scrubber.png"))
+    assert severe_errors(page) == []
+
+
+@pytest.mark.parametrize("chapter", ["intro", "03_emergence", "04_handcrafted", "09_circuit"])
+def test_each_page_with_a_model_loads_at_most_3_mb_of_it(page, chapter):
+    from selenium.webdriver.support.ui import WebDriverWait
+    page.get((HTML / "book" / f"{chapter}.html").as_uri())
+    WebDriverWait(page, 10).until(lambda d: d.execute_script(
+        "return Array.from(document.querySelectorAll('div.ih-model')).every(w => w.dataset.result)"))
+    loaded = page.execute_script("return Object.keys(window.IH_MODELS)")
+    files = [HTML / "_static" / "models" / f"{name}.js" for name in loaded] + [HTML / "_static" / "ihmodel.js"]
+    added = sum(f.stat().st_size for f in files)
+    print(f"{chapter}: {added / 1e6:.2f} MB of models and code at load ({', '.join(loaded)})")
+    assert added <= 3e6

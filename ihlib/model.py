@@ -125,7 +125,7 @@ class HookPoint(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.name = ""
-        self.fns: list[Callable[[torch.Tensor, "HookPoint"], torch.Tensor | None]] = []
+        self.fns: list[Callable[[torch.Tensor, HookPoint], torch.Tensor | None]] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for fn in self.fns:
@@ -155,9 +155,11 @@ class LayerNorm(nn.LayerNorm):
 
 
 #: A hook: ``fn(activation, hook)`` returning None (read only) or a replacement of the same shape.
-HookFn = Callable[[torch.Tensor, HookPoint], "torch.Tensor | None"]
+HookFn = Callable[[torch.Tensor, HookPoint], torch.Tensor | None]
 #: Which hook points: one name, a list of names, or a predicate on names (as TransformerLens's ``names_filter``).
-Names = "str | Sequence[str] | Callable[[str], bool] | None"
+Names = str | Sequence[str] | Callable[[str], bool] | None
+#: Hooks to add: ``[(name or predicate, fn), ...]``, as TransformerLens's ``fwd_hooks``.
+Hooks = Sequence[tuple[str | Callable[[str], bool], HookFn]]
 
 
 class Attention(nn.Module):
@@ -286,7 +288,7 @@ class Transformer(nn.Module):
         return [points[n] for n in ([names] if isinstance(names, str) else names)]
 
     @contextlib.contextmanager
-    def hooks(self, fwd_hooks: Sequence[tuple["str | Callable[[str], bool]", HookFn]]) -> Iterator["Transformer"]:
+    def hooks(self, fwd_hooks: Hooks) -> Iterator["Transformer"]:
         """The model with ``fwd_hooks`` added for the block, and removed afterwards, on an exception too."""
         added: list[tuple[HookPoint, HookFn]] = []
         try:
@@ -299,14 +301,12 @@ class Transformer(nn.Module):
             for point, fn in added:
                 point.fns.remove(fn)
 
-    def run_with_hooks(self, idx: torch.Tensor,
-                       fwd_hooks: Sequence[tuple["str | Callable[[str], bool]", HookFn]] = ()) -> torch.Tensor:
+    def run_with_hooks(self, idx: torch.Tensor, fwd_hooks: Hooks = ()) -> torch.Tensor:
         """Logits of ``idx`` with ``fwd_hooks`` (``[(name or predicate, fn), ...]``) in place for this pass only."""
         with self.hooks(fwd_hooks):
             return self(idx)
 
-    def run_with_cache(self, idx: torch.Tensor, names: Names = None,
-                       fwd_hooks: Sequence[tuple["str | Callable[[str], bool]", HookFn]] = ()
+    def run_with_cache(self, idx: torch.Tensor, names: Names = None, fwd_hooks: Hooks = ()
                        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Logits and a cache ``{name: activation}`` of the hook points ``names`` (default: all), detached, as they
         pass after any ``fwd_hooks`` of the same point have acted."""

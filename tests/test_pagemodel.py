@@ -70,3 +70,16 @@ ctx.window.IHModel.load("m").then(m => console.log(JSON.stringify(
         tokens, maps = greedy_cot(model, task, vocab, x)
         assert page["tokens"] == tokens
         assert max(np.abs(np.array(p) - m).max() for p, m in zip(page["patterns"], maps)) < 1e-5
+
+
+def test_the_training_scrubber_steps_through_every_shipped_snapshot():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("page_models", ROOT / "book" / "_ext" / "page_models.py")
+    page_models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page_models)
+    from ihlib.results import finished_run
+    run = finished_run("emergence", "polynomial_s0", "cpu", weights=True).load()
+    assert (*page_models.SCRUB_EPOCHS, run.history[-1]["epoch"]) == tuple(sorted(run.snapshots)) == (0, 60, 100, 120,
+                                                                                                     300)
+    source = (ROOT / "book" / "src" / "03_emergence.py").read_text()
+    assert "epochs 0, 60, 100, 120 and the last, 300" in source

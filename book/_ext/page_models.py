@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: name -> (scale, experiment, run) of a shipped run, or None for the hand-built head
-PAGE_MODELS = {"cpu-polynomial-s0": ("cpu", "emergence", "polynomial_s0"),
-               "cpu-parity-s0": ("cpu", "emergence", "parity_s0"),
-               "paper-polynomial-s0": ("paper", "emergence", "polynomial_s0"),
-               "hand-built": None}
+#: The shipped snapshots of ``cpu`` polynomial seed 0 that chapter 3's training scrubber steps through.
+SCRUB_EPOCHS = (0, 60, 100, 120)
+
+#: name -> (scale, experiment, run, epoch or None for its last) of a shipped run, or None for the hand-built head
+PAGE_MODELS = {"cpu-polynomial-s0": ("cpu", "emergence", "polynomial_s0", None),
+               "cpu-parity-s0": ("cpu", "emergence", "parity_s0", None),
+               "paper-polynomial-s0": ("paper", "emergence", "polynomial_s0", None),
+               "hand-built": None,
+               **{f"cpu-polynomial-s0-epoch{e}": ("cpu", "emergence", "polynomial_s0", e) for e in SCRUB_EPOCHS}}
 
 
 def page_model(name: str):
@@ -25,13 +29,15 @@ def page_model(name: str):
         task = polynomial_task()
         vocab = Vocabulary.for_tasks([task])
         return build_iteration_head(task, 8, vocab=vocab), task, vocab, "the hand-built head (chapter 4), L_max 8"
-    scale, experiment, run_name = where
+    scale, experiment, run_name, epoch = where
     directory = finished_run(experiment, run_name, scale, weights=True)
     if directory is None:
         raise FileNotFoundError(f"page model {name}: {scale}/{experiment}/{run_name} has no shipped weights")
     run = directory.load()
     task = config_task(run.config)
-    return run.model, task, run.vocab, f"{scale} scale, {task.name}, seed {run.config.seed}"
+    model = run.model if epoch is None else run.model_at(epoch)
+    at = f", epoch {epoch}" if epoch is not None else ""
+    return model.eval(), task, run.vocab, f"{scale} scale, {task.name}, seed {run.config.seed}{at}"
 
 
 def write_models(out_dir: Path) -> list[Path]:

@@ -215,6 +215,7 @@
 
   function widget(root) {
     const names = root.dataset.models.split(",");
+    const scrub = root.dataset.scrub === "epochs";  // the models are one run's snapshots: a slider over them
     const ui = {
       model: el("select", "ih-select"), input: el("input", "ih-input"), run: el("button", "ih-run", "run"),
       l1: el("select", "ih-select"), l2: el("select", "ih-select"), msg: el("div", "ih-msg"),
@@ -222,6 +223,12 @@
       att: el("div", "ih-att"),
     };
     names.forEach((n) => ui.model.append(new Option(n.replace(/-/g, " "), n)));
+    if (scrub) {  // a slider over the snapshots instead of a menu
+      ui.model = el("input", "ih-epoch");
+      Object.assign(ui.model, { type: "range", min: 0, max: names.length - 1, value: 0 });
+      ui.epochLabel = el("span", "ih-epoch-label");
+    }
+    const modelName = () => (scrub ? names[Number(ui.model.value)] : ui.model.value);
     [["model", "layer 1: as trained"], ["uniform", "layer 1: uniform"], ["ideal", "layer 1: forced onto EoI"]]
       .forEach(([v, t]) => ui.l1.append(new Option(t, v)));
     [["model", "layer 2: as trained"], ["uniform", "layer 2: uniform over the inputs"], ["ideal", "layer 2: forced onto x_t"]]
@@ -231,7 +238,9 @@
     ui.step.type = "range";
     ui.step.min = 1;
     const controls = el("div", "ih-controls");
-    controls.append(ui.model, ui.input, ui.run, ui.l1, ui.l2);
+    if (scrub) controls.append(ui.epochLabel, ui.model);
+    else controls.append(ui.model);
+    controls.append(ui.input, ui.run, ui.l1, ui.l2);
     root.append(controls, ui.msg, ui.chain, ui.stepLabel, ui.step, ui.att);
     let result = null;
 
@@ -256,7 +265,8 @@
     }
 
     async function run() {
-      const m = await load(ui.model.value);
+      const m = await load(modelName());
+      if (scrub) ui.epochLabel.textContent = (root.dataset.labels || "").split(",")[Number(ui.model.value)] || "";
       const parsed = parse(m, ui.input.value);
       if (parsed.error) { ui.msg.textContent = parsed.error; return; }  // the previous result stays
       ui.msg.textContent = "";
@@ -282,6 +292,7 @@
     ui.run.onclick = run;
     ui.input.onkeydown = (ev) => { if (ev.key === "Enter") run(); };
     [ui.model, ui.l1, ui.l2].forEach((s) => (s.onchange = run));
+    if (scrub) ui.model.oninput = run;
     ui.step.oninput = showStep;
     run().catch((err) => { ui.msg.textContent = err.message; });
   }

@@ -278,6 +278,13 @@ snapshots = {epoch: poly.model_at(epoch)
 training_stepper(snapshots, seq, poly.vocab, step=min(3, cfg.max_len - 1))
 
 # %% [markdown]
+# **On your own input**, in the published book: the shipped snapshots of the same run, in the page. Drag the
+# training slider (epochs 0, 60, 100, 120 and the last, 300) and watch the chain of thought turn green as layer 2
+# finds $x_t$.
+#
+# <div class="ih-model" data-scrub="epochs" data-models="cpu-polynomial-s0-epoch0,cpu-polynomial-s0-epoch60,cpu-polynomial-s0-epoch100,cpu-polynomial-s0-epoch120,cpu-polynomial-s0" data-labels="epoch 0,epoch 60,epoch 100,epoch 120,epoch 300" data-input="6 3 8 2 9"></div>
+
+# %% [markdown]
 # ## Parity: other solutions
 #
 # The paper finds that parity with CoT learns more slowly and that its layer-2 peakiness plateaus near 0.6: parity
