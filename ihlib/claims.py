@@ -512,3 +512,21 @@ def circuit_training(snapshots: dict[str, dict[int, object]], histories: dict[st
         claim("M13", "before the rise: layer 2 forced onto x_t, gain in token accuracy", ">= 0.1", gain,
               lambda v: v >= 0.1),
     ])
+
+
+def seed_mean(histories: Sequence[History], epochs: Sequence[int], key: str = "test_accuracy",
+              authors: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean and standard deviation over runs of ``key`` at each of ``epochs``, and how many runs count.
+
+    ``authors=True`` averages as the authors' analysis code does for the paper's figures: an evaluation a run lacks
+    counts 0.5, and runs whose curve is constant are dropped.  Plain (False): each run's value at the last
+    evaluation at or before the epoch, every run counted."""
+    rows = []
+    for h in histories:
+        by_epoch = {r["epoch"]: r[key] for r in h}
+        values = [by_epoch.get(e, 0.5) if authors else at(h, e, key) for e in epochs]
+        if authors and len(set(r[key] for r in h)) <= 1:
+            continue
+        rows.append(values)
+    values = np.asarray(rows, dtype=float).reshape(len(rows), len(epochs))
+    return values.mean(0), values.std(0), len(rows)

@@ -21,7 +21,7 @@ def emergence(scale: str) -> dict[str, TrainConfig]:
 
     ``cpu``: five seeds per task (claims about rates), 300 epochs, seed 0 keeping its weights every 10 epochs for
     the training stepper (``colab``: that seed 0 alone).  ``paper``: three seeds, polynomial for 300 epochs and
-    parity for 500 (the paper trains 1000; its curves have settled by then), weights kept every 20 epochs, and
+    parity for 500 (the paper trains 1000; its parity curve has not settled by 500), weights kept every 20 epochs, and
     polynomial seeds 3-5 besides (:data:`~ihlib.presets.PAPER_MORE_SEEDS`).  ``smoke``: seed 0, a few snapshots.
     """
     runs = {}

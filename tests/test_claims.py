@@ -200,3 +200,11 @@ def test_claims_on_runs_that_do_what_the_expectations_say():
     at_chance = all_claims(lambda name, cfg: history([0.09] * 20, l2=[0.1] * 20))
     missed = {c.id for c in at_chance if not c.holds}
     assert {"E1", "E4", "E5", "W2", "T1", "T2", "A3", "A5", "WD1", "P1", "P3", "P4", "D2"} <= missed
+
+
+def test_seed_mean_plain_and_as_the_authors_average():
+    runs = [history([0.0, 0.5, 1.0]), history([0.2, 0.2, 0.2]), history([0.0, 1.0])]  # constant; one evaluation short
+    mean, std, n = claims.seed_mean(runs, [0, 10, 20])
+    assert n == 3 and list(mean.round(3)) == [0.067, 0.567, 0.733]  # the short run keeps its last value, 1.0
+    mean, std, n = claims.seed_mean(runs, [0, 10, 20], authors=True)
+    assert n == 2 and list(mean) == [0.0, 0.75, 0.75] and list(std) == [0.0, 0.25, 0.25]  # 0.5 for the missing one

@@ -100,7 +100,8 @@ paper_claims
 # %% tags=["hide-input"]
 from ihlib.claims import at as value_at, epoch_to
 
-poly_paper = sorted((r for r in paper.values() if r.cell == "polynomial"), key=lambda r: r.seed)
+poly_paper = sorted((r for r in paper.values() if r.cell == "polynomial" and r.seed < 3),  # S1's seeds
+                    key=lambda r: r.seed)
 if SCALE != "smoke":
     grown = [r for r in poly_paper if epoch_to(r.history) < 200]
     (stuck,) = [r for r in poly_paper if r not in grown]
@@ -117,6 +118,86 @@ if SCALE != "smoke":
     assert [f"{r.history[-1]['peakiness_layer2']:.2f}" for r in grown] == ["0.96", "0.99"]
     print(f"polynomial, test accuracy 0.9 before epoch 200: seeds {', '.join(str(r.seed) for r in grown)}; "
           f"never: seed {stuck.seed}")
+
+# %% [markdown]
+# ### How the paper averages, and the authors' own code on this hardware
+#
+# The paper's curve is a mean over 100 runs per task, computed by the authors' analysis code with two rules of its
+# own: an evaluation a run does not have counts as 0.5, and a run whose curve is constant is dropped (the band is
+# one standard deviation). Figure 3.1 draws our mean both ways, and beside it a measurement made outside this
+# project: the authors' own training code, run unmodified at the paper's recipe on a machine like ours, with two
+# seeds (how it was run: `ihlib/results/external/README.md`).
+
+# %% tags=["hide-input"]
+import csv
+import io
+
+import numpy as np
+from IPython.display import display
+
+from ihlib.claims import seed_mean
+from ihlib.results import shipped_root
+
+external = shipped_root().joinpath("external", "authors_code_polynomial_L16.csv")
+theirs = [{k: float(v) for k, v in row.items()}
+          for row in csv.DictReader(io.StringIO(external.read_text()))]
+their_epochs = [int(r["epoch"]) for r in theirs]
+their_runs = {s: [r[f"seed{s}_test_accuracy"] for r in theirs] for s in (0, 1)}
+if poly_paper:
+    epochs = sorted({row["epoch"] for r in poly_paper for row in r.history})
+    plain, _, _ = seed_mean([r.history for r in poly_paper], epochs)
+    rule, band, n_rule = seed_mean([r.history for r in poly_paper], epochs, authors=True)
+    fig, ax = plt.subplots(figsize=(6.6, 3.4), constrained_layout=True)
+    for r in poly_paper:
+        ax.plot([row["epoch"] for row in r.history], [row["test_accuracy"] for row in r.history],
+                color="#1f77b4", lw=0.8, alpha=0.5)
+    ax.plot(epochs, plain, color="#1f77b4", lw=2.5,
+            label=f"ihlib, mean of {len(poly_paper)} seeds")
+    ax.fill_between(epochs, rule - band, rule + band, color="#ff7f0e", alpha=0.15)
+    ax.plot(epochs, rule, color="#ff7f0e", ls="--", lw=1.8,
+            label=f"ihlib, the authors' averaging ({n_rule} runs, ± 1 sd)")
+    for s, values in their_runs.items():
+        ax.plot(their_epochs, values, color="#2ca02c", lw=0.8, ls=":")
+    ax.plot(their_epochs, np.mean(list(their_runs.values()), 0), color="#2ca02c", lw=2.5,
+            label="the authors' code here, mean of 2 seeds (external)")
+    ax.plot([100, 200], [0.4, 0.9], "ko", label="the paper (100 runs)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (lengths 4-16)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Figure 3.1. Polynomial at the paper's scale: ihlib, the authors' code "
+                 "here, the paper", fontsize=10)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=9, frameon=False)
+    plt.show()
+    pick = lambda values, e: values[epochs.index(e)]
+    their_mean = {e: np.mean([v[their_epochs.index(e)] for v in their_runs.values()])
+                  for e in (100, 150, 200)}
+    display(markdown_table(
+        ["epoch", "ihlib (plain mean)", "ihlib (authors' averaging)",
+         "authors' code here (2 seeds)", "paper"],
+        [[e, f"{pick(plain, e):.2f}", f"{pick(rule, e):.2f}",
+          f"{their_mean[e]:.2f}", paper_value]
+         for e, paper_value in ((100, "0.4"), (150, ""), (200, "≥ 0.9"))],
+        title="Mean test accuracy of polynomial iteration at the paper's scale"))
+
+# %% [markdown]
+# **What Figure 3.1 shows.** On our three seeds the authors' averaging changes nothing: every run has every
+# evaluation up to epoch 300 and none is constant, so the two means lie on each other. The authors' code on this
+# hardware is behind the paper's mean at epoch 100, like ours: its two seeds first reached 0.9 at epochs 170 and
+# 140, and their mean at epoch 100 is 0.15, the same as ours, against the paper's 0.4. By epoch 200 both of its seeds
+# are at 1.00, as two of our three are; our mean is lower there because seed 1 never rises. What this settles: `ihlib`'s training
+# behaves like the authors' code on this hardware, as far as two and three seeds can tell. What it does not settle:
+# why the paper's mean is higher at epoch 100. Its averaging does not explain it here; its 100 seeds (a few fast
+# seeds raise a mean) or its hardware might: hypotheses, not tested. Claims S9 and S10 (more seeds) are registered
+# and training.
+
+# %% tags=["hide-input"]
+if SCALE != "smoke":
+    assert np.allclose(plain, rule) and n_rule == 3
+    first = {s: next(e for e, v in zip(their_epochs, vals) if v >= 0.9)
+             for s, vals in their_runs.items()}
+    assert first == {0: 170, 1: 140}
+    assert f"{their_mean[100]:.2f}" == f"{pick(plain, 100):.2f}" == "0.15"
+    assert f"{their_mean[200]:.2f}" == "1.00"
 
 # %% [markdown]
 # **Parity against polynomial (S2 to S4): parity is slower and its head less clean, as in the paper, but S3 misses

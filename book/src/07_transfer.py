@@ -52,13 +52,15 @@ transfer = results("transfer", SCALE)
 import matplotlib.pyplot as plt
 from ihlib import claims
 from ihlib.results import finished_results
+from ihlib.presets import RATE_SEEDS
 from ihlib.viz import markdown_table, plot_seeds
 
 if SCALE == "paper":
     paper_emergence, paper_transfer = emergence, transfer
 else:
     paper_emergence, paper_transfer = finished_results("emergence", "paper"), finished_results("transfer", "paper")
-paper_poly = {r.seed: r.history for r in paper_emergence.values() if r.cell == "polynomial"}
+paper_poly = {r.seed: r.history for r in paper_emergence.values()  # S5-S8's seeds
+              if r.cell == "polynomial" and r.seed in RATE_SEEDS["paper"]}
 paper_runs = {(r.cell, r.seed): r.history for r in paper_transfer.values()
               if r.cell in ("finetune_all", "finetune_mlp2")}
 paper_scratch = [r.history for r in paper_emergence.values() if r.cell == "parity"]
@@ -115,7 +117,8 @@ paper_claims
 # count for these claims. Its two runs (in the table, not the figure) ran all 50 epochs: all weights end at 0.29 and
 # the layer-2 MLP alone at 0.20, with layer-2 peakiness about 0.2 throughout. Both are above parity from scratch at
 # epoch 50 (0.09 to 0.13): one seed, so no more than a hint that a model without a head still carries something
-# over.
+# over. Counting it, the mean over all three seeds of the all-weights runs at fine-tuning epoch 20 is 0.74, against
+# the paper's about 0.95 (a mean over all its runs).
 
 # %% tags=["hide-input"]
 if SCALE != "smoke":
@@ -138,6 +141,8 @@ if SCALE != "smoke":
     assert [f"{h[-1]['test_accuracy']:.2f}" for h in no_head] == ["0.29", "0.20"]
     assert all(0.15 <= r["peakiness_layer2"] <= 0.25 for h in no_head for r in h)
     assert claims.span([claims.at(h, 50) for h in paper_scratch]) == "0.09-0.13"
+    every_seed = [paper_runs[("finetune_all", s)] for s in sorted(paper_poly)]
+    assert f"{sum(claims.at(h, 20) for h in every_seed) / 3:.2f}" == "0.74"
     assert all(f"{claims.at(h, 20):.2f}" == "1.00" for h in ft_all)  # "at epoch 20 both are at 1.00"
 
 # %% [markdown]
