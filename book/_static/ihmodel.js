@@ -144,13 +144,18 @@
     return { logits: linear(layerNorm(x, W["ln_f.weight"], d), W["unembed.weight"], d, V), patterns: patterns };
   }
 
+  /** F(s, x), or the first state from x when s is null; undefined when s is not a state. */
+  function step(m, s, x) {
+    const t = m.task, j = t.inputs.indexOf(x);
+    if (s === null) return t.first[j];
+    const i = t.states.indexOf(s);
+    return i < 0 ? undefined : t.table[i][j];
+  }
+
   /** The true states y_1..y_L of inputs x (values), from the task's table. */
   function truth(m, x) {
-    const t = m.task, y = [];
-    x.forEach((v, i) => {
-      const j = t.inputs.indexOf(v);
-      y.push(i === 0 ? t.first[j] : t.table[t.states.indexOf(y[i - 1])][j]);
-    });
+    const y = [];
+    x.forEach((v, i) => y.push(step(m, i === 0 ? null : y[i - 1], v)));
     return y;
   }
 
@@ -189,6 +194,7 @@
     if (tok === m.eoi) return "EoI";
     if (tok === m.eos) return "EoS";
     if (tok === m.task.token) return m.task.name === "polynomial" ? "poly" : m.task.name;
+    if (tok < m.value_offset) return "task";  // another task's token
     return String(tok - m.value_offset);
   }
 
@@ -200,10 +206,10 @@
     return e;
   }
 
-  function bars(m, tokens, row, mark) {
+  function bars(m, tokens, row, target) {
     const box = el("div", "ih-bars");
     row.forEach((w, k) => {
-      const col = el("div", "ih-bar" + (k === mark.eoi ? " ih-eoi" : "") + (k === mark.target ? " ih-target" : ""));
+      const col = el("div", "ih-bar" + (k === target ? " ih-target" : ""));
       const fill = el("div", "ih-fill");
       fill.style.height = Math.round(100 * w) + "%";
       col.title = label(m, tokens[k]) + " at position " + k + ": " + w.toFixed(3);
@@ -229,9 +235,9 @@
       ui.epochLabel = el("span", "ih-epoch-label");
     }
     const modelName = () => (scrub ? names[Number(ui.model.value)] : ui.model.value);
-    [["model", "layer 1: as trained"], ["uniform", "layer 1: uniform"], ["ideal", "layer 1: forced onto EoI"]]
+    [["model", "layer 1: the model's own"], ["uniform", "layer 1: uniform"], ["ideal", "layer 1: forced onto EoI"]]
       .forEach(([v, t]) => ui.l1.append(new Option(t, v)));
-    [["model", "layer 2: as trained"], ["uniform", "layer 2: uniform over the inputs"], ["ideal", "layer 2: forced onto x_t"]]
+    [["model", "layer 2: the model's own"], ["uniform", "layer 2: uniform over the inputs"], ["ideal", "layer 2: forced onto x_t"]]
       .forEach(([v, t]) => ui.l2.append(new Option(t, v)));
     ui.input.value = root.dataset.input || "";
     ui.input.setAttribute("aria-label", "inputs");
@@ -241,49 +247,67 @@
     if (scrub) controls.append(ui.epochLabel, ui.model);
     else controls.append(ui.model);
     controls.append(ui.input, ui.run, ui.l1, ui.l2);
-    root.append(controls, ui.msg, ui.chain, ui.stepLabel, ui.step, ui.att);
+    const key = el("div", "ih-key");
+    key.innerHTML = '<span class="ih-token ih-right">right</span> <span class="ih-token ih-consistent">wrong, ' +
+      'but F of the model\'s own previous answer</span> <span class="ih-token ih-wrong">wrong</span> ' +
+      '<span class="ih-token ih-current">the token that writes the step shown</span>';
+    root.append(controls, ui.msg, ui.chain, key, ui.stepLabel, ui.step, ui.att);
     let result = null;
 
     function showStep() {
       if (!result) return;
-      const { m, out, x, y } = result, L = x.length, t = Number(ui.step.value), q = L + t, e = L + 1;
-      const input = out.tokens.slice(0, -1);
-      ui.stepLabel.textContent = "step " + t + " of " + L + ": the token at position " + q + " (" +
-        label(m, input[q]) + ") predicts y_" + t + " = " + (out.tokens[q + 1] - m.value_offset) +
-        (out.tokens[q + 1] - m.value_offset === y[t - 1] ? " (right)" : " (wrong: F gives " + y[t - 1] + ")");
+      const { m, out, x, y, n, forced } = result, L = x.length, t = Number(ui.step.value), q = L + t, e = L + 1;
+      const input = out.tokens.slice(0, -1), written = out.tokens[q + 1];
+      const value = written - m.value_offset, isValue = label(m, written) === String(value);
+      ui.stepLabel.textContent = "step " + t + " of " + n + ": token " + label(m, input[q]) + " at position " + q +
+        " writes " + (isValue ? "y_" + t + " = " + value : label(m, written)) +
+        (isValue && value === y[t - 1] ? " (right)" : " (wrong: the true y_" + t + " is " + y[t - 1] + ")") +
+        (n < L ? "; the model wrote " + label(m, out.tokens[L + 2 + n] ?? m.eos) + " after " + n + " of " + L +
+          " answers" : "");
       ui.att.replaceChildren();
       out.patterns.forEach((p, l) => {
         const panel = el("div", "ih-panel");
-        const row = p[q];
-        const top = row.indexOf(Math.max(...row));
-        panel.append(el("div", "ih-panel-title", "layer " + (l + 1) + " looks most at " + label(m, input[top]) +
-          " (position " + top + ")" + (l === 0 ? "; EoI is marked" : "; x_" + t + " is marked")),
-          bars(m, input, row.slice(0, q + 1), { eoi: l === 0 ? e : -1, target: l === 1 ? t : -1 }));
+        const row = p[q], top = row.indexOf(Math.max(...row));
+        const target = l === 0 ? "EoI" : "x_" + t, own = forced[l] === "model";
+        panel.append(el("div", "ih-panel-title", "layer " + (l + 1) + ": " + (own ? "looks most at " +
+          label(m, input[top]) + " (position " + top + ", weight " + row[top].toFixed(2) + ")" :
+          (forced[l] === "uniform" ? "replaced by uniform attention" : "forced onto " + target)) +
+          "; the iteration head's target, " + target + ", in blue"),
+          bars(m, input, row.slice(0, q + 1), l === 0 ? e : t));
         ui.att.append(panel);
       });
-      Array.from(ui.chain.children).forEach((c, k) => c.classList.toggle("ih-current", k === q + 1));
+      Array.from(ui.chain.children).forEach((c, k) => c.classList.toggle("ih-current", k === q));
     }
 
-    async function run() {
+    async function run(ev) {
       const m = await load(modelName());
+      if (ev && ev.target === ui.model && parse(m, ui.input.value).error)  // another task: an input of its own
+        ui.input.value = Array.from({ length: Math.min(6, m.max_len) },
+          (_, i) => m.task.inputs[(i * 7 + 3) % m.task.inputs.length]).join(" ");
       if (scrub) ui.epochLabel.textContent = (root.dataset.labels || "").split(",")[Number(ui.model.value)] || "";
       const parsed = parse(m, ui.input.value);
       if (parsed.error) { ui.msg.textContent = parsed.error; return; }  // the previous result stays
       ui.msg.textContent = "";
-      const x = parsed.x, y = truth(m, x), out = generate(m, x, { layer1: ui.l1.value, layer2: ui.l2.value });
-      result = { m: m, out: out, x: x, y: y };
+      const x = parsed.x, y = truth(m, x), forced = [ui.l1.value, ui.l2.value];
+      const out = generate(m, x, { layer1: forced[0], layer2: forced[1] });
       ui.chain.replaceChildren();
+      let n = 0;  // answers written before EoS or the last position
       out.tokens.forEach((tok, k) => {
         const i = k - x.length - 2, c = el("span", "ih-token", label(m, tok));
+        const value = tok - m.value_offset, isValue = label(m, tok) === String(value);
         if (k <= x.length + 1) c.classList.add(k === 0 ? "ih-task" : k === x.length + 1 ? "ih-eoi-token" : "ih-input-token");
-        else if (i < x.length) c.classList.add(tok - m.value_offset === y[i] ? "ih-right" : "ih-wrong");
+        else if (i < x.length && isValue && n === i) {
+          n++;
+          const own = step(m, i === 0 ? null : out.tokens[k - 1] - m.value_offset, x[i]);
+          c.classList.add(value === y[i] ? "ih-right" : value === own ? "ih-consistent" : "ih-wrong");
+        } else if (i < x.length) c.classList.add("ih-wrong");
         c.title = k <= x.length + 1 ? "given" : i < x.length ? "y_" + (i + 1) + ", true " + y[i] : "after y_L";
         ui.chain.append(c);
       });
-      const n = Math.min(x.length, out.tokens.length - x.length - 2);
-      ui.step.max = Math.max(1, n);
-      ui.step.value = Math.min(Number(ui.step.value) || 1, Math.max(1, n));
-      ui.step.disabled = n < 1;
+      result = { m: m, out: out, x: x, y: y, n: n, forced: forced };
+      ui.step.max = Math.max(1, Math.min(n + 1, x.length));
+      const wanted = Number(ui.step.value) || Number(root.dataset.step) || 1;
+      ui.step.value = Math.min(wanted, Number(ui.step.max));
       showStep();
       root.dataset.result = JSON.stringify(out.tokens);
       if (window.IHModel.firstResultMs === undefined) window.IHModel.firstResultMs = performance.now();

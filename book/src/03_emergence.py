@@ -331,7 +331,7 @@ plt.show()
 # most and whether the prediction is right. In Jupyter or Colab this is a slider; in the book, press play or drag the
 # slider. Watch layer 1: from some CoT tokens it looks at EoI, from others at inputs. [Inside the
 # circuit](09_circuit.ipynb) shows by intervention that this mixture, not EoI alone, is what the model uses: forced
-# onto EoI everywhere, the model fails.
+# onto EoI everywhere, it loses a quarter to two thirds of its answers.
 
 # %%
 from ihlib.viz import cot_stepper
@@ -339,8 +339,9 @@ from ihlib.viz import cot_stepper
 cot_stepper(poly.model, seq, poly.vocab, "polynomial")
 
 # %% [markdown]
-# **Your own input.** In the published book the same models run in the page (no kernel): type a sequence, pick the
-# model, and step through its chain of thought. A model at the paper's scale takes up to 16 inputs.
+# **Your own input.** In the HTML book (not in Colab) the same models run in the page, no kernel: type a sequence,
+# pick the model, and step through its chain of thought. A model at the paper's scale takes up to 16 inputs. Here the
+# iteration head's target is blue, as in the stepper above, and the token that writes the step is outlined orange.
 #
 # <div class="ih-model" data-models="cpu-polynomial-s0,paper-polynomial-s0,cpu-parity-s0" data-input="7 2 9 4 4 1"></div>
 
@@ -359,7 +360,7 @@ snapshots = {epoch: poly.model_at(epoch)
 training_stepper(snapshots, seq, poly.vocab, step=min(3, cfg.max_len - 1))
 
 # %% [markdown]
-# **On your own input**, in the published book: the shipped snapshots of the same run, in the page. Drag the
+# **On your own input**, in the HTML book: the shipped snapshots of the same run, in the page. Drag the
 # training slider (epochs 0, 60, 100, 120 and the last, 300) and watch the chain of thought turn green as layer 2
 # finds $x_t$.
 #

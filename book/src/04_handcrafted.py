@@ -199,6 +199,18 @@ if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
     print(f"layer 2 agrees on {rows[:, 2].min():.2f} to {rows[:, 2].max():.2f} of its pattern's queries, "
           f"layer 1 on {rows[:, 1].min():.2f} to {rows[:, 1].max():.2f}")
 
+# %% tags=["remove-cell"]
+from ihlib.pagemodel import greedy_cot
+
+if SCALE != "smoke":  # the text below: where the two layer 1s look on the widgets' input
+    x = [5, 5, 2, 8, 1]
+    for model, v, label in ((hand_L, vocab, "hand-built"),
+                            (trained.model.cpu(), trained.vocab, "trained")):
+        tokens, maps = greedy_cot(model, poly_task, v, x)
+        elsewhere = [t + 1 for t in range(len(x))
+                     if maps[0][len(x) + 1 + t].argmax() != len(x) + 1]
+        assert elsewhere == ([] if label == "hand-built" else [1, 4]), (label, elsewhere)
+
 # %% [markdown]
 # **What the comparison shows** (at the `cpu` scale, the run shipped with `ihlib`, seed 0; checked above). In layer 2
 # the two models pick the same key for 95 % to 97 % of the pattern's queries at every length shown: the trained
@@ -210,13 +222,14 @@ if SCALE == "cpu":  # the text below describes the shipped cpu run (seed 0)
 # and its neighbours carries that as well as a sharp copy does, so training has no reason to sharpen it.
 # [Inside the circuit](09_circuit.ipynb) tests this by intervention.
 #
-# **On your own input**, in the published book: the hand-built head (first) and the trained model (second) run in
-# the page. Give both the same sequence and move their step sliders to the same step: layer 2 marks the same $x_t$;
-# layer 1 of the hand-built head always looks at EoI, the trained one often elsewhere.
+# **On your own input**, in the HTML book (not in Colab): the hand-built head (first) and the trained model (second)
+# run in the page, both opened at step 4. Give both the same sequence and move their step sliders to the same step:
+# layer 2 looks at the same $x_t$; layer 1 of the hand-built head always looks at EoI, the trained one at some steps
+# elsewhere (steps 1 and 4 of the input below).
 #
-# <div class="ih-model" data-models="hand-built,cpu-polynomial-s0" data-input="5 5 2 8 1"></div>
+# <div class="ih-model" data-models="hand-built,cpu-polynomial-s0" data-input="5 5 2 8 1" data-step="4"></div>
 #
-# <div class="ih-model" data-models="cpu-polynomial-s0,hand-built" data-input="5 5 2 8 1"></div>
+# <div class="ih-model" data-models="cpu-polynomial-s0,hand-built" data-input="5 5 2 8 1" data-step="4"></div>
 #
 # ## How wide must it be?
 #
