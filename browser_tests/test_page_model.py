@@ -125,7 +125,7 @@ def test_interventions_change_the_chain_of_thought(page):
     layer2 = Select(page.find_elements(By.CSS_SELECTOR, "div.ih-model select")[2])
     layer2.select_by_value("uniform")
     WebDriverWait(page, 5).until(lambda d: widget_result(d) != as_trained)
-    assert page.find_elements(By.CSS_SELECTOR, "div.ih-model .ih-wrong")
+    assert page.find_elements(By.CSS_SELECTOR, "div.ih-model .ih-chain .ih-wrong")
     layer2.select_by_value("model")
     WebDriverWait(page, 5).until(lambda d: widget_result(d) == as_trained)
 
@@ -158,7 +158,7 @@ def test_the_training_scrubber_loads_each_snapshot_on_demand(page):
     page.execute_script("arguments[0].value = 4; arguments[0].oninput();", scrubber)
     WebDriverWait(page, 10).until(lambda d: result(d) != at_epoch0)
     label = page.find_element(By.CSS_SELECTOR, "div.ih-model[data-scrub] .ih-epoch-label").text
-    assert label == "epoch 300" and not page.find_elements(By.CSS_SELECTOR, "div.ih-model[data-scrub] .ih-wrong")
+    assert label == "epoch 300" and not page.find_elements(By.CSS_SELECTOR, "div.ih-model[data-scrub] .ih-chain .ih-wrong")
     page.execute_script("arguments[0].scrollIntoView();", scrubber)
     page.find_element(By.CSS_SELECTOR, "div.ih-model[data-scrub]").screenshot(str(ARTIFACTS / "page_model_scrubber.png"))
     assert severe_errors(page) == []

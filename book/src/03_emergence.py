@@ -155,17 +155,17 @@ if poly_paper:
             label=f"ihlib, mean of {len(poly_paper)} seeds")
     ax.fill_between(epochs, rule - band, rule + band, color="#ff7f0e", alpha=0.15)
     ax.plot(epochs, rule, color="#ff7f0e", ls="--", lw=1.8,
-            label=f"ihlib, the authors' averaging ({n_rule} runs, ± 1 sd)")
+            label=f"ihlib, authors' averaging (± 1 sd)")
     for s, values in their_runs.items():
         ax.plot(their_epochs, values, color="#2ca02c", lw=0.8, ls=":")
     ax.plot(their_epochs, np.mean(list(their_runs.values()), 0), color="#2ca02c", lw=2.5,
-            label="the authors' code here, mean of 2 seeds (external)")
-    ax.plot([100, 200], [0.4, 0.9], "ko", label="the paper (100 runs)")
+            label="authors' code here, 2 seeds (external)")
+    ax.plot([100, 200], [0.4, 0.9], "ko", label="paper (mean of 100 runs)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (lengths 4-16)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Figure 3.1. Polynomial at the paper's scale: ihlib, the authors' code "
-                 "here, the paper", fontsize=10)
+    ax.set_title("Figure 3.1. Polynomial, paper scale: ihlib, the authors' code, the paper",
+                 fontsize=10)
     fig.legend(loc="outside lower center", ncol=2, fontsize=9, frameon=False)
     plt.show()
     pick = lambda values, e: values[epochs.index(e)]
