@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
 
-from test_pages import ARTIFACTS, HTML, ROOT, severe_errors
+from test_pages import ARTIFACTS, HTML, ROOT, chromium, severe_errors
 
 spec = importlib.util.spec_from_file_location("page_models", ROOT / "book" / "_ext" / "page_models.py")
 page_models = importlib.util.module_from_spec(spec)
@@ -29,27 +27,12 @@ INTRO = HTML / "book" / "intro.html"
 
 @pytest.fixture(scope="module")
 def page():
-    import os
-    browser, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and chromedriver):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver are required in CI")
-        pytest.skip("chromium/chromedriver not installed (apt-get install chromium chromium-driver)")
-    if not (INTRO).exists():
+    drv = chromium()
+    if not INTRO.exists():
+        drv.quit()
         pytest.fail(f"no book at {HTML}: build it first (bash scripts/book.sh), or set BOOK_HTML")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(chromedriver), options=options)
     drv.set_script_timeout(120)
-    ARTIFACTS.mkdir(exist_ok=True)
-    drv.get((INTRO).as_uri())
+    drv.get(INTRO.as_uri())
     yield drv
     drv.quit()
 

@@ -36,8 +36,8 @@ def base_url():
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def driver():
+def chromium():
+    """Headless Chromium (skipped where it is not installed, a failure in CI), logging the console."""
     browser, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (browser and chromedriver):
         if os.environ.get("CI"):
@@ -52,8 +52,13 @@ def driver():
                  "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(chromedriver), options=options)
     ARTIFACTS.mkdir(exist_ok=True)
+    return webdriver.Chrome(service=Service(chromedriver), options=options)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    drv = chromium()
     yield drv
     drv.quit()
 

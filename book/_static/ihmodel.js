@@ -252,7 +252,7 @@
       'but F of the model\'s own previous answer</span> <span class="ih-token ih-wrong">wrong</span> ' +
       '<span class="ih-token ih-current">the token that writes the step shown</span>';
     root.append(controls, ui.msg, ui.chain, key, ui.stepLabel, ui.step, ui.att);
-    let result = null;
+    let result = null, chosen = null;  // chosen: the step the reader last picked
 
     function showStep() {
       if (!result) return;
@@ -306,8 +306,7 @@
       });
       result = { m: m, out: out, x: x, y: y, n: n, forced: forced };
       ui.step.max = Math.max(1, Math.min(n + 1, x.length));
-      const wanted = Number(ui.step.value) || Number(root.dataset.step) || 1;
-      ui.step.value = Math.min(wanted, Number(ui.step.max));
+      ui.step.value = Math.min(chosen || Number(root.dataset.step) || 1, Number(ui.step.max));
       showStep();
       root.dataset.result = JSON.stringify(out.tokens);
       if (window.IHModel.firstResultMs === undefined) window.IHModel.firstResultMs = performance.now();
@@ -317,7 +316,7 @@
     ui.input.onkeydown = (ev) => { if (ev.key === "Enter") run(); };
     [ui.model, ui.l1, ui.l2].forEach((s) => (s.onchange = run));
     if (scrub) ui.model.oninput = run;
-    ui.step.oninput = showStep;
+    ui.step.oninput = () => { chosen = Number(ui.step.value); showStep(); };
     run().catch((err) => { ui.msg.textContent = err.message; });
   }
 
