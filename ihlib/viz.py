@@ -539,3 +539,44 @@ def model_legend(fig: plt.Figure, styles: dict[str, dict]) -> None:
                       label=f"{names.get(c, '')}, {names.get(m, '')} scale{', head' if f else ''}")
                for c, m, f in sorted(seen)]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=MIN_FONT, frameon=False)
+
+
+def plot_circuit(length: int = 4, t: int = 3) -> plt.Figure:
+    """The iteration-head circuit on one sequence, as the mechanism chapter measured it in the trained models: the
+    token that writes y_t (it holds y_{t-1}) reads where the input ends in layer 1 (EoI from some tokens, the inputs
+    from others), layer 1's MLP forms t, layer 2 reads x_t, and layer 2's MLP writes F(y_{t-1}, x_t)."""
+    labels = ["task", *[f"$x_{i}$" for i in range(1, length + 1)], "EoI", *[f"$y_{i}$" for i in range(1, length + 1)]]
+    roles = ["task", *["input"] * length, "EoI", *["CoT"] * length]
+    e, q = length + 1, length + t  # EoI's position; the token that writes y_t
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 3.3), constrained_layout=True)
+    for i, (label, role) in enumerate(zip(labels, roles)):
+        faded = i > q + 1
+        ax.add_patch(plt.Rectangle((i, 0), 1, 1, facecolor=ROLE_COLOURS[role], edgecolor="white", linewidth=1.5,
+                                   alpha=0.35 if faded else 1.0))
+        ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=11, alpha=0.4 if faded else 1.0)
+    ax.add_patch(plt.Rectangle((q, 0), 1, 1, fill=False, edgecolor=QUERY_COLOUR, linewidth=3))
+    ax.add_patch(plt.Rectangle((q + 1, 0), 1, 1, fill=False, edgecolor=QUERY_COLOUR, linewidth=1.5, linestyle="--"))
+
+    def arc(src: int, dst: int, above: bool, colour: str, style: str = "-", rad: float = 0.45) -> None:
+        y = 1.0 if above else 0.0
+        ax.annotate("", xy=(dst + 0.5, y), xytext=(src + 0.5, y),
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=2, linestyle=style,
+                                    connectionstyle=f"arc3,rad={rad if above else -rad}"))
+
+    arc(q, e, True, "#9c5d00")
+    arc(q, length, True, "#9c5d00", "--", rad=0.35)
+    ax.text(e + 0.2, 2.25, "1. layer 1: where the input ends\n(EoI from some tokens, the inputs from others)",
+            ha="center", va="bottom", fontsize=MIN_FONT, color="#9c5d00")
+    arc(q, t, False, IDEAL_COLOUR, rad=0.3)
+    ax.text(t + 1.6, -1.15, "3. layer 2, the iteration head: reads $x_t$", ha="center", va="top", fontsize=MIN_FONT,
+            color=IDEAL_COLOUR)
+    ax.text(len(labels) + 0.1, 1.55, f"2. MLP 1: $t$ = position $-\\ L$\n   here {q} $-$ {length} = {t}",
+            ha="right", va="bottom", fontsize=MIN_FONT)
+    ax.text(len(labels) + 0.1, -0.35, f"4. MLP 2: $y_{t}$ = F($y_{t - 1}$, $x_{t}$)\n   written as the next token",
+            ha="right", va="top", fontsize=MIN_FONT)
+    ax.set_xlim(-0.1, len(labels) + 0.2)
+    ax.set_ylim(-1.8, 3.2)
+    ax.axis("off")
+    ax.set_title(f"The circuit at one step: the token that holds $y_{{{t - 1}}}$ (orange) writes $y_{t}$",
+                 fontsize=10)
+    return fig

@@ -40,6 +40,11 @@ def figures(max_len: int):
     yield "sequence", viz.plot_sequence(seq, VOCAB, "polynomial, with CoT").figure
     yield "attention", viz.plot_attention(np.eye(len(labels)), labels, "layer 1").figure
     yield "ideal maps", viz.plot_ideal_maps(seq.tolist(), VOCAB)
+    yield "circuit", viz.plot_circuit()
+    styles = {"a": viz.model_style("polynomial", "cpu", True), "b": viz.model_style("parity", "paper", False)}
+    yield "dots", viz.plot_dots({"a": {"none": 1.0, "layer 2: one-hot on x_t": 0.5},
+                                 "b": {"none": 0.9, "layer 2: one-hot on x_t": 0.2}}, styles, "title", "accuracy",
+                                marks={"none": 0.1})
     yield "model attention", viz.plot_model_attention(model(max_len), seq, VOCAB, "trained:")
     yield "training", viz.plot_training(history(max_len=max_len), "polynomial iteration with CoT", rise_epoch=10)
     yield "seeds", viz.plot_seeds({"polynomial": [history(), history((0, 10))], "parity": [history()]})

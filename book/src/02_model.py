@@ -77,6 +77,17 @@ plt.show()
 # 3. **layer 2**, the iteration head, attends from $L+t$ to position $t$ and brings $x_t$;
 # 4. the layer-2 MLP computes $F(s_{t-1}, x_t)$.
 #
+# The picture below draws the four steps at one token, with step 1 as this book's trained models do it: [Inside the
+# circuit](09_circuit.ipynb) finds by intervention that their layer 1 looks at EoI from some tokens and at the inputs
+# from others, and that the other three steps are as the paper describes.
+
+# %% tags=["hide-input"]
+from ihlib.viz import plot_circuit
+
+plot_circuit()
+plt.show()
+
+# %% [markdown]
 # Drawn as attention maps for one sequence (only the rows of each pattern are drawn; other queries are blank):
 
 # %% tags=["hide-input"]
