@@ -158,3 +158,22 @@ def test_each_page_with_a_model_loads_at_most_3_mb_of_it(page, chapter):
     added = sum(f.stat().st_size for f in files)
     print(f"{chapter}: {added / 1e6:.2f} MB of models and code at load ({', '.join(loaded)})")
     assert added <= 3e6
+
+
+@pytest.mark.parametrize("layer1,layer2", [("ideal", "model"), ("uniform", "model"), ("model", "uniform"),
+                                           ("model", "ideal"), ("ideal", "ideal")])
+def test_the_page_interventions_are_ihlibs(page, layer1, layer2):
+    from ihlib.pagemodel import greedy_cot
+    name = "cpu-polynomial-s0"
+    model, task, vocab, _ = page_models.page_model(name)
+    rng = np.random.default_rng(7)
+    inputs = [[int(v) for v in rng.choice(task.inputs, size=1 + i % 8)] for i in range(16)]
+    page_out = page.execute_async_script("""
+        const [name, inputs, opts, done] = arguments;
+        window.IHModel.load(name).then(m => done(inputs.map(x => window.IHModel.generate(m, x, opts))),
+                                       err => done(String(err)));""", name, inputs, {"layer1": layer1, "layer2": layer2})
+    for x, out in zip(inputs, page_out):
+        tokens, maps = greedy_cot(model, task, vocab, x, layer1, layer2)
+        assert out["tokens"] == tokens, f"{name} ({layer1}, {layer2}), input {x}: page {out['tokens']}, ihlib {tokens}"
+        worst = max(float(np.abs(np.array(p) - m).max()) for p, m in zip(out["patterns"], maps))
+        assert worst <= ATOL, f"{name} ({layer1}, {layer2}), input {x}: attention differs by {worst:.2e}"

@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from .metrics import eval_mode
-from .model import Transformer, attention_patterns
+from .model import Transformer, attention_patterns, pattern_name
 from .tasks import EOI, EOS, IterativeTask, Vocabulary
 
 
@@ -56,14 +57,47 @@ def write_script(exported: dict, name: str, out_dir: str | Path) -> Path:
     return path
 
 
+#: The page's interventions on a layer's attention at the rows that predict y_1..y_L (``ihlib.circuit``'s):
+#: "uniform" (layer 1 over all it may see, layer 2 over the inputs) and "ideal" (layer 1 on EoI, layer 2 on x_t).
+INTERVENTIONS = ("model", "uniform", "ideal")
+
+
+def forced_pattern(layer: int, kind: str, length: int) -> list[tuple[str, Callable]]:
+    """The hook that imposes ``kind`` on ``layer`` in the answer rows present in a (growing) sequence."""
+    if kind not in INTERVENTIONS:
+        raise ValueError(f"intervention must be one of {INTERVENTIONS}, got {kind!r}")
+    if kind == "model":
+        return []
+    e = length + 1
+
+    def hook(pattern: torch.Tensor, hook) -> torch.Tensor:
+        width = pattern.shape[-1]
+        rows = torch.arange(e, min(width, 2 * length + 1))
+        new = torch.zeros(len(rows), width, dtype=pattern.dtype)
+        for i, q in enumerate(rows.tolist()):
+            if kind == "ideal":
+                new[i, e if layer == 1 else q - e + 1] = 1.0
+            elif layer == 1:
+                new[i, :q + 1] = 1.0 / (q + 1)
+            else:
+                new[i, 1:length + 1] = 1.0 / length
+        out = pattern.clone()
+        out[:, :, rows] = new
+        return out
+
+    return [(pattern_name(layer), hook)]
+
+
 @torch.no_grad()
-def greedy_cot(model: Transformer, task: IterativeTask, vocab: Vocabulary, x: list[int]
-               ) -> tuple[list[int], list[np.ndarray]]:
+def greedy_cot(model: Transformer, task: IterativeTask, vocab: Vocabulary, x: list[int], layer1: str = "model",
+               layer2: str = "model") -> tuple[list[int], list[np.ndarray]]:
     """What the page computes: the tokens ``[task, x.., EoI]`` extended greedily by the model until it writes EoS or
     fills its positions, and each layer's attention (head 0, rows = queries) on the model's input, the generated
-    sequence without its last token (as the book draws every map)."""
+    sequence without its last token (as the book draws every map); ``layer1``, ``layer2``: the page's
+    interventions (:data:`INTERVENTIONS`)."""
     tokens = [vocab.task_token(task.name), *[int(vocab.value_token(v)) for v in x], EOI]
-    with eval_mode(model):
+    hooks = forced_pattern(1, layer1, len(x)) + forced_pattern(2, layer2, len(x))
+    with eval_mode(model), model.hooks(hooks):
         while tokens[-1] != EOS and len(tokens) <= model.cfg.n_positions:
             logits = model(torch.tensor([tokens]))
             tokens.append(int(logits[0, -1].argmax()))
