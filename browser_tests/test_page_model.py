@@ -172,6 +172,7 @@ def test_the_page_interventions_are_ihlibs(page, layer1, layer2):
         const [name, inputs, opts, done] = arguments;
         window.IHModel.load(name).then(m => done(inputs.map(x => window.IHModel.generate(m, x, opts))),
                                        err => done(String(err)));""", name, inputs, {"layer1": layer1, "layer2": layer2})
+    assert isinstance(page_out, list), page_out
     for x, out in zip(inputs, page_out):
         tokens, maps = greedy_cot(model, task, vocab, x, layer1, layer2)
         assert out["tokens"] == tokens, f"{name} ({layer1}, {layer2}), input {x}: page {out['tokens']}, ihlib {tokens}"

@@ -1,7 +1,7 @@
 """Causal tests of the iteration head through the model's hook points: forced attention patterns, linear probes of
 the residual stream, and activation patching (the mechanism chapter; claims M1-M11 of ``book/expectations.md``).
 
-Every test reads a trained model on sequences of one input length L, teacher-forced.  The *answer rows* are the L
+Every test reads a trained model, on the CPU, on sequences of one input length L, teacher-forced.  The *answer rows* are the L
 positions that predict y_1..y_L: EoI (position e = L + 1) and the CoT tokens y_1..y_{L-1} (e + 1 .. 2L); the row
 e + t - 1 predicts y_t.  An intervention replaces a layer's attention pattern in those rows only, through
 ``blocks.<l>.attn.hook_pattern``; every other activation is the model's own.
@@ -9,6 +9,7 @@ e + t - 1 predicts y_t.  An intervention replaces a layer's attention pattern in
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Callable
 
@@ -70,9 +71,10 @@ def force_pattern(layer: int, rows: torch.Tensor, new_rows: PatternFn) -> tuple[
     batch x rows x keys), in every head."""
 
     def hook(pattern: torch.Tensor, hook: HookPoint) -> torch.Tensor:
-        new = new_rows(pattern).to(pattern.dtype)
+        new = new_rows(pattern).to(device=pattern.device, dtype=pattern.dtype)
         out = pattern.clone()
-        out[:, :, rows] = new.unsqueeze(1) if new.dim() == 3 else new  # broadcast over heads (and the batch)
+        index = rows.to(pattern.device)
+        out[:, :, index] = new.unsqueeze(1) if new.dim() == 3 else new  # broadcast over heads (and the batch)
         return out
 
     return pattern_name(layer), hook
@@ -171,8 +173,8 @@ def intervene(model: Transformer, task: IterativeTask, data: SequenceSet, vocab:
         for name, (rows, new) in layer2_patterns(length).items():
             pred = score(f"layer 2: {name}", [force_pattern(2, rows, new)])
             shift = SHIFTS.get(name)
-            if shift:  # the rows for y_t that now read x_{t+shift}: do they predict F(s_{t-1}, x_{t+shift})?
-                t = np.arange(max(1, 1 - shift), min(length, length - shift) + 1)
+            t = np.arange(max(1, 1 - shift), min(length, length - shift) + 1) if shift else np.arange(0)
+            if len(t):  # the rows for y_t that now read x_{t+shift}: do they predict F(s_{t-1}, x_{t+shift})?
                 wrong = np.stack([step_with(task, seqs, ti, seqs.x[:, ti + shift - 1]) for ti in t], axis=1)
                 differs = wrong != seqs.y[:, t - 1]
                 follows.setdefault(name, []).append(float((pred[:, t - 1] == wrong)[differs].mean())
@@ -263,6 +265,8 @@ def patch(model: Transformer, task: IterativeTask, data: SequenceSet, vocab: Voc
             receiver = Sequences.of(data, length, vocab, n)
             m, rows = len(receiver.x), np.arange(len(receiver.x))
             for kind in scores:
+                if kind.startswith("unchanged") and length < 2:
+                    continue  # no earlier input to change
                 t = rng.integers(2 if kind.startswith("unchanged") else 1, length + 1, m)
                 j = t if kind.startswith("follows") else rng.integers(1, t)  # the input that differs
                 x = receiver.x.copy()
@@ -307,13 +311,19 @@ class Measured:
 
 def measure(run, label: str, n: int = N_PER_LENGTH, epoch: int | None = None) -> Measured:
     """Questions 1-3 on a run (``ihlib.rundir.Run``) at its last epoch (or at the snapshot of ``epoch``), on its own
-    training and test splits; ``head`` is read off the history at that epoch."""
+    training and test splits, on the CPU (a copy of the model, if it is elsewhere); ``head`` is read off the history
+    at that epoch."""
     from .config import config_task
 
     model = run.model if epoch is None else run.model_at(epoch)
-    task, model = config_task(run.config), model.cpu().float().eval()
+    if next(model.parameters()).device.type != "cpu":
+        model = copy.deepcopy(model).cpu()
+    task, model = config_task(run.config), model.float().eval()
     train, test = run.train_data.to("cpu"), run.test_data.to("cpu")
-    last = run.history[-1] if epoch is None else next(r for r in run.history if r["epoch"] == epoch)
+    rows = [r for r in run.history if epoch is None or r["epoch"] == epoch]
+    if not rows:
+        raise ValueError(f"{label}: epoch {epoch} has no evaluation in the run's history")
+    last = rows[-1]
     return Measured(label, task.name, 1 / len(task.states),
                     last["test_accuracy"] >= 0.95 and last["peakiness_layer2"] >= 0.9,
                     intervene(model, task, test, run.vocab, n), probe(model, train, test, run.vocab, n),

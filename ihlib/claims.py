@@ -413,7 +413,7 @@ def paper_transfer(res: Results, emergence_runs: Results, seeds: int = 3, init_e
         raise ValueError(f"S5-S8 are about fine-tuning from epoch {init_epoch}; these runs start elsewhere")
     ready = {cell: all(s in runs[cell] for s in heads) for cell in runs}
     ft_all = [runs["finetune_all"][s] for s in heads] if ready["finetune_all"] else []
-    scratch_runs = [r.history for r in emergence_runs.values() if r.cell == "parity"]
+    scratch_runs = [r.history for r in emergence_runs.values() if r.cell == "parity" and r.seed < seeds]
     table = []
     if ready["finetune_all"]:
         table += [every_one("S5", "parity, all weights fine-tuned from a model with a head: epoch to 0.9", "<= 20",

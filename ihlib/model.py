@@ -138,7 +138,9 @@ class HookPoint(nn.Module):
                 x = out
         return x
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:  # skip nn.Module's call machinery: free when unused
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        # skips nn.Module's call machinery, so it is free when unused; hooks are added through ``fns``
+        # (Transformer.hooks), and nn.Module.register_forward_hook on a hook point has no effect
         return self.forward(x) if self.fns else x
 
 
@@ -282,10 +284,11 @@ class Transformer(nn.Module):
             return list(points.values())
         if callable(names):
             return [p for n, p in points.items() if names(n)]
-        unknown = [n for n in ([names] if isinstance(names, str) else names) if n not in points]
+        names = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in names if n not in points]
         if unknown:
             raise ValueError(f"unknown hook point {unknown[0]!r}; the hook points are: {', '.join(points)}")
-        return [points[n] for n in ([names] if isinstance(names, str) else names)]
+        return [points[n] for n in names]
 
     @contextlib.contextmanager
     def hooks(self, fwd_hooks: Hooks) -> Iterator["Transformer"]:
@@ -315,8 +318,7 @@ class Transformer(nn.Module):
         def store(x: torch.Tensor, hook: HookPoint) -> None:
             cache[hook.name] = x.detach()
 
-        with self.hooks(list(fwd_hooks)):
-            logits = self.run_with_hooks(idx, [(p.name, store) for p in self._select(names)])
+        logits = self.run_with_hooks(idx, [*fwd_hooks, *((p.name, store) for p in self._select(names))])
         return logits, cache
 
     def set_fused_attention(self, allowed: bool) -> "Transformer":

@@ -72,8 +72,8 @@ def forced_pattern(layer: int, kind: str, length: int) -> list[tuple[str, Callab
 
     def hook(pattern: torch.Tensor, hook) -> torch.Tensor:
         width = pattern.shape[-1]
-        rows = torch.arange(e, min(width, 2 * length + 1))
-        new = torch.zeros(len(rows), width, dtype=pattern.dtype)
+        rows = torch.arange(e, min(width, 2 * length + 1), device=pattern.device)
+        new = torch.zeros(len(rows), width, dtype=pattern.dtype, device=pattern.device)
         for i, q in enumerate(rows.tolist()):
             if kind == "ideal":
                 new[i, e if layer == 1 else q - e + 1] = 1.0
@@ -97,9 +97,10 @@ def greedy_cot(model: Transformer, task: IterativeTask, vocab: Vocabulary, x: li
     interventions (:data:`INTERVENTIONS`)."""
     tokens = [vocab.task_token(task.name), *[int(vocab.value_token(v)) for v in x], EOI]
     hooks = forced_pattern(1, layer1, len(x)) + forced_pattern(2, layer2, len(x))
+    device = next(model.parameters()).device
     with eval_mode(model), model.hooks(hooks):
         while tokens[-1] != EOS and len(tokens) <= model.cfg.n_positions:
-            logits = model(torch.tensor([tokens]))
+            logits = model(torch.tensor([tokens], device=device))
             tokens.append(int(logits[0, -1].argmax()))
-        _, maps = attention_patterns(model, torch.tensor([tokens[:-1]]))
-    return tokens, [m[0, 0].numpy() for m in maps]
+        _, maps = attention_patterns(model, torch.tensor([tokens[:-1]], device=device))
+    return tokens, [m[0, 0].cpu().numpy() for m in maps]

@@ -6,8 +6,8 @@ Run: ``bash scripts/gpu_runs.sh`` (on the device machine: ``OUT`` is where resul
 ``python scripts/gpu_runs.py --out DIR [--budget SECONDS] [--smoke]``.  Steps, each timed, each recorded in
 ``DIR/summary.json`` as soon as it ends (so a run cut short keeps what it did):
 
-1. ``tests``: the unit tests of the device paths (hooks and the fused-kernel choice, model and metrics, batched
-   training, the causal tests), with the GPU visible;
+1. ``tests``: the unit tests of the model, hooks, metrics, batched training and the causal tests with the GPU
+   visible (most build their models on the CPU; ``test_hooks`` has a CUDA test that runs only where CUDA is);
 2. ``fused``: on the device, the fused attention kernel is taken when nothing hooks the pattern, and gives the
    explicit path's logits;
 3. ``chapter``: the training chapter 2 asks for at the ``colab`` scale (``recipes``, seed 0 of two cells), its wall
@@ -66,10 +66,13 @@ class Summary(dict):
 
 def run_tests(summary: Summary, timeout: int) -> None:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *DEVICE_TESTS],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    summary.step("tests", rc=proc.returncode, seconds=round(time.perf_counter() - start, 1),
-                 tail=(proc.stdout + proc.stderr)[-1500:])
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *DEVICE_TESTS],
+                              cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        rc, tail = proc.returncode, (proc.stdout + proc.stderr)[-1500:]
+    except subprocess.TimeoutExpired as err:  # the other steps still run
+        rc, tail = "timeout", str(err.stdout or "")[-1500:]
+    summary.step("tests", rc=rc, seconds=round(time.perf_counter() - start, 1), tail=tail)
 
 
 def check_fused(summary: Summary, device: torch.device) -> None:
@@ -92,9 +95,11 @@ def check_fused(summary: Summary, device: torch.device) -> None:
             explicit, cache = model.run_with_cache(idx, names=[pattern_name(1), pattern_name(2)])
     finally:
         model_module.F.scaled_dot_product_attention = real
+    expected = {"unhooked": 2 if device.type != "cpu" else 0, "hooked": 0}
+    difference = float((fused - explicit).abs().max())
     summary.step("fused", device=str(device), fused_calls_unhooked=taken, fused_calls_hooked=len(calls) - taken,
-                 max_logit_difference=float((fused - explicit).abs().max()),
-                 expected={"unhooked": 2 if device.type != "cpu" else 0, "hooked": 0})
+                 max_logit_difference=difference, expected=expected,
+                 ok=taken == expected["unhooked"] and len(calls) == taken and difference < 1e-3)
 
 
 def chapter_training(summary: Summary, device: torch.device, smoke: bool, results_root: Path) -> None:

@@ -71,3 +71,13 @@ def test_step_with_computes_f_of_a_replaced_input():
     seqs = circuit.Sequences.encode(task, Vocabulary(), np.array([[3, 4, 5], [1, 1, 1]]))
     want = task.run(np.array([[3, 7, 5], [1, 7, 1]]))[:, 1]
     assert (circuit.step_with(task, seqs, 2, np.array([7, 7])) == want).all()
+
+
+def test_short_inputs_run_every_test_without_shifted_rows_or_control_pairs_where_there_are_none():
+    task = polynomial_task()
+    vocab = Vocabulary.for_tasks([task])
+    model = build_iteration_head(task, 2, vocab=vocab)
+    data = make_dataset(task, 2, 16, seed=1, split="test", vocab=vocab)  # reported lengths 1 and 2
+    result = circuit.intervene(model, task, data, vocab)
+    assert result.accuracy["layer 2: one-hot on x_t"] == 1.0 and result.follows["one-hot on x_{t+1}"] == 1.0
+    assert circuit.patch(model, task, data, vocab) == {"follows the donor": 1.0, "unchanged (control)": 1.0}

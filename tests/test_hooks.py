@@ -128,3 +128,14 @@ def test_the_fused_kernel_is_taken_unless_the_pattern_or_scores_are_hooked(monke
     model.set_fused_attention(False)
     model(idx)
     assert len(calls) == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_runs.sh runs it on the GPU)")
+def test_on_a_gpu_the_fused_kernel_is_taken_and_hooks_still_work():
+    model = small_model(n_heads=2).cuda()
+    idx = torch.randint(0, 16, (3, 15), device="cuda")
+    assert model.blocks[0].attn.takes_fused(idx.device)
+    fused = model(idx)
+    explicit, cache = model.run_with_cache(idx, names=[pattern_name(1), pattern_name(2)])
+    assert torch.allclose(fused, explicit, atol=1e-4) and cache[pattern_name(2)].device.type == "cuda"
+    assert all(not p.fns for p in model.hook_points().values())

@@ -83,3 +83,19 @@ def test_the_training_scrubber_steps_through_every_shipped_snapshot():
                                                                                                      300)
     source = (ROOT / "book" / "src" / "03_emergence.py").read_text()
     assert "epochs 0, 60, 100, 120 and the last, 300" in source
+
+
+@pytest.mark.parametrize("layer,kind,name", [(1, "ideal", "one-hot on EoI"), (1, "uniform", "uniform"),
+                                             (2, "ideal", "one-hot on x_t"), (2, "uniform", "uniform over the inputs")])
+def test_the_page_interventions_are_the_mechanism_chapters(layer, kind, name):
+    """On a whole sequence the page's forced rows (pagemodel, checked against ihmodel.js in the browser) are those
+    of ihlib.circuit, which the chapter's claims use."""
+    from ihlib import circuit
+    from ihlib.pagemodel import forced_pattern
+    length = 5
+    pattern = torch.rand(2, 1, 2 * length + 2, 2 * length + 2).softmax(-1)
+    (_, page), = forced_pattern(layer, kind, length)
+    rows, new = (circuit.layer2_patterns(length)[name] if layer == 2 else
+                 (circuit.answer_rows(length), circuit.layer1_patterns(length)[name]))
+    (_, chapter) = circuit.force_pattern(layer, rows, new)
+    assert torch.allclose(page(pattern, None), chapter(pattern, None))

@@ -3,7 +3,6 @@ a static folder of the build, so the intro's picture of the circuit is the one t
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 
@@ -12,7 +11,8 @@ def _draw(app, config) -> None:
     matplotlib.use("Agg")
     from ihlib.viz import plot_circuit
 
-    folder = Path(tempfile.mkdtemp(prefix="book-figures-"))
+    folder = Path(app.doctreedir).parent / "figures"  # beside the build's doctrees, the same folder every build
+    folder.mkdir(parents=True, exist_ok=True)
     plot_circuit().savefig(folder / "circuit.png", dpi=100)
     config.html_static_path.append(str(folder))
 

@@ -252,7 +252,7 @@
       'but F of the model\'s own previous answer</span> <span class="ih-token ih-wrong">wrong</span> ' +
       '<span class="ih-token ih-current">the token that writes the step shown</span>';
     root.append(controls, ui.msg, ui.chain, key, ui.stepLabel, ui.step, ui.att);
-    let result = null, chosen = null;  // chosen: the step the reader last picked
+    let result = null, chosen = null, latest = 0;  // chosen: the step the reader last picked; latest: the last run
 
     function showStep() {
       if (!result) return;
@@ -280,7 +280,9 @@
     }
 
     async function run(ev) {
+      const ticket = ++latest;
       const m = await load(modelName());
+      if (ticket !== latest) return;  // a later run (a faster scrub) owns the widget now
       if (ev && ev.target === ui.model && parse(m, ui.input.value).error)  // another task: an input of its own
         ui.input.value = Array.from({ length: Math.min(6, m.max_len) },
           (_, i) => m.task.inputs[(i * 7 + 3) % m.task.inputs.length]).join(" ");
@@ -312,12 +314,14 @@
       if (window.IHModel.firstResultMs === undefined) window.IHModel.firstResultMs = performance.now();
     }
 
-    ui.run.onclick = run;
-    ui.input.onkeydown = (ev) => { if (ev.key === "Enter") run(); };
-    [ui.model, ui.l1, ui.l2].forEach((s) => (s.onchange = run));
-    if (scrub) ui.model.oninput = run;
+    const go = (ev) => run(ev).catch((err) => { ui.msg.textContent = err.message; });
+    ui.run.onclick = go;
+    ui.input.onkeydown = (ev) => { if (ev.key === "Enter") go(); };
+    [ui.l1, ui.l2].forEach((s) => (s.onchange = go));
+    if (scrub) ui.model.oninput = go;  // a slider: every move (its change event would run it twice)
+    else ui.model.onchange = go;
     ui.step.oninput = () => { chosen = Number(ui.step.value); showStep(); };
-    run().catch((err) => { ui.msg.textContent = err.message; });
+    go();
   }
 
   window.IHModel = { load: load, forward: forward, generate: generate, parse: parse, truth: truth };

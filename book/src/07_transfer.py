@@ -63,7 +63,8 @@ paper_poly = {r.seed: r.history for r in paper_emergence.values()  # S5-S8's see
               if r.cell == "polynomial" and r.seed in RATE_SEEDS["paper"]}
 paper_runs = {(r.cell, r.seed): r.history for r in paper_transfer.values()
               if r.cell in ("finetune_all", "finetune_mlp2")}
-paper_scratch = [r.history for r in paper_emergence.values() if r.cell == "parity"]
+paper_scratch = [r.history for r in paper_emergence.values()
+                 if r.cell == "parity" and r.seed in RATE_SEEDS["paper"]]
 with_head = claims.seeds_with_head(paper_poly, 200)
 groups = {"from scratch (chapter 3)": paper_scratch,
           **{label: [h for (c, s), h in sorted(paper_runs.items()) if c == cell and s in with_head]
