@@ -45,8 +45,10 @@ KEYS = ("test_accuracy", "peakiness_layer1", "peakiness_layer2")
 paper = results("emergence", "paper") if SCALE == "paper" else finished_results("emergence", "paper")
 for task in ("polynomial", "parity"):
     runs = [r for r in paper.values() if r.cell == task]
+    groups = {f"{task}, $L_{{max}}$ 16, seeds 0-2": [r.history for r in runs if r.seed < 3],
+              f"{task}, seeds 3-5 (S9, S10)": [r.history for r in runs if r.seed >= 3]}
     if runs:
-        plot_seeds({f"{task}, $L_{{max}}$ 16": [r.history for r in runs]}, KEYS, f"{task} at the paper's scale",
+        plot_seeds({k: v for k, v in groups.items() if v}, KEYS, f"{task} at the paper's scale",
                    reference=PAPER_CURVES[task])
         plt.show()
 
