@@ -403,8 +403,8 @@ if SCALE != "smoke":
 # as registered **every claim misses**, whatever the polynomial models show. The table gives the measured values of
 # the models that count; read with the rule relaxed to polynomial only, M1, M3, M5, M7, M9, M10 and M11 would hold,
 # M2 and M4 would miss (the uniform layer 2 keeps a third to nearly half of the answers; layer 1 forced onto EoI
-# breaks the models), and M6 and M8 would hold at the `paper` scale only (at $L_{max} = 8$ uniform layer 1 keeps two thirds of the
-# answers, and the embedding alone fixes $t$ more often). That reading is ours, after the results; it is not a claim.
+# keeps a third to three quarters), and M6 and M8 would hold at the `paper` scale only (at $L_{max} = 8$ uniform
+# layer 1 keeps two thirds of the answers, and the embedding alone fixes $t$ more often). That reading is ours, after the results; it is not a claim.
 
 # %% tags=["hide-input"]
 table
