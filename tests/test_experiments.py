@@ -201,6 +201,8 @@ def test_paper_scale_emergence_and_transfer_are_the_papers_recipe():
     assert set(runs) == {f"{t}_s{s}" for t in ("polynomial", "parity") for s in (0, 1, 2)} | {
         f"polynomial_s{s}" for s in (3, 4, 5)}  # S9, S10's seeds
     assert runs["polynomial_s4"] == replace(runs["polynomial_s0"], seed=4)
+    ships = EXPERIMENTS["emergence"].ship_weights
+    assert ships("paper", runs["parity_s2"]) and not ships("paper", runs["polynomial_s3"])  # curves only
     assert replace(runs["polynomial_s1"], epochs=1000, snapshot_epochs=(), seed=0) == TrainConfig()
     assert runs["parity_s2"].epochs == 500 and {100, 200, 300} <= set(runs["polynomial_s0"].snapshot_epochs)
     assert shipped_snapshots(runs["polynomial_s0"], [], "paper") == (0, 100, 200, 300)
