@@ -530,3 +530,16 @@ def seed_mean(histories: Sequence[History], epochs: Sequence[int], key: str = "t
         rows.append(values)
     values = np.asarray(rows, dtype=float).reshape(len(rows), len(epochs))
     return values.mean(0), values.std(0), len(rows)
+
+
+def paper_nocot(res: Results, seeds: int = 3) -> Claims:
+    """S11-S12 on the ``paper``-scale ``ablations`` runs of polynomial without CoT, once all ``seeds`` are in."""
+    runs = [r.history for r in sorted(res.values(), key=lambda r: r.seed)
+            if r.cell == "polynomial_nocot" and r.seed < seeds]
+    if len(runs) < seeds:
+        return Claims()
+    return Claims([per_seed("S11", "polynomial without CoT at L_max 16: accuracy at epoch 300", "<= 0.14",
+                            [at(h, 300) for h in runs], lambda a: a <= 0.14, seeds, seeds),
+                   per_seed("S12", "the same runs: training - test accuracy at epoch 300", ">= 0.1",
+                            [at(h, 300, "train_accuracy") - at(h, 300) for h in runs], lambda m: m >= 0.1,
+                            seeds - 1, seeds)])

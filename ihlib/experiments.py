@@ -66,8 +66,8 @@ def ablations(scale: str) -> dict[str, TrainConfig]:
     """Chapter 5: what the head needs: CoT (polynomial, parity), two layers, learned positions.  The CoT runs they
     are compared with are ``emergence``'s."""
     base = _base(scale)
-    return _cells({
-        "polynomial_nocot": replace(base, cot=False),
+    return _cells({  # at the paper's scale the no-CoT polynomial cell runs 300 epochs (S11, S12), as emergence does
+        "polynomial_nocot": replace(base, cot=False, epochs=300 if scale == "paper" else base.epochs),
         "parity_nocot": replace(base, task="parity", cot=False),
         "polynomial_1layer": replace(base, n_layers=1),
         "polynomial_frozenpos": replace(base, pos_emb="frozen"),
