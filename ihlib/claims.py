@@ -94,13 +94,13 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else "none" if value == NEVER else f"{value:.{digits}f}"
 
 
-def _ep(value: float | None) -> str:
+def epoch_text(value: float | None) -> str:
     """An epoch (or a number of epochs, or their median); "none" for :data:`NEVER`, "-" for None."""
     return "-" if value is None else "none" if value == NEVER else f"{value:g}"
 
 
 def _values(values: Sequence[float | None], epochs: bool = False, digits: int = 2) -> str:
-    return ", ".join(_ep(v) if epochs else _fmt(v, digits) for v in values)
+    return ", ".join(epoch_text(v) if epochs else _fmt(v, digits) for v in values)
 
 
 def _num(x: float) -> str:
@@ -167,7 +167,7 @@ def emergence(res: Results) -> Claims:
         per_seed("E1", "polynomial: head epoch", 'not "none"', heads, lambda e: e != NEVER, 4, 5,
                  epochs=True),
         overall("E2", "polynomial: median head epoch", "between 80 and 250", "the 5",
-                f"{_ep(median(heads))} ({_values(heads, True)})", 80 <= median(heads) <= 250),
+                f"{epoch_text(median(heads))} ({_values(heads, True)})", 80 <= median(heads) <= 250),
         overall("E3", "polynomial: rise (epochs from < 0.3 to >= 0.9)", "<= 50", "all that rise but at most one",
                 f"{_values([rise(h) for h in poly], True)} ({sum(r <= 50 for r in rises)} of {len(rises)} rising pass)",
                 rises and sum(r <= 50 for r in rises) >= len(rises) - 1),
@@ -177,7 +177,7 @@ def emergence(res: Results) -> Claims:
         overall("E6", "polynomial: mean L1", "between 0.3 and 0.75", "the 5",
                 f"{l1:.2f} ({_values([last(h, 'peakiness_layer1') for h in poly])})", 0.3 <= l1 <= 0.75),
         overall("E7", "parity learns more slowly: median epoch to 0.9", "later than polynomial's", "the 5 of each",
-                f"parity {_ep(median(parity_09))} ({_values(parity_09, True)}), polynomial {_ep(median(poly_09))} "
+                f"parity {epoch_text(median(parity_09))} ({_values(parity_09, True)}), polynomial {epoch_text(median(poly_09))} "
                 f"({_values(poly_09, True)})",
                 median(parity_09) > median(poly_09)),
         overall("E8", "parity's head is less clean: mean L2", "at least 0.1 below polynomial's", "the 5 of each",
@@ -257,7 +257,7 @@ def width_length(res: Results, emergence_runs: Results) -> Claims:
         overall("W3", "where accuracy >= 0.95: L2", ">= 0.8", "every such run but at most one",
                 f"{clean} of {len(solved)}", clean >= len(solved) - 1),
         overall("W4", "the smallest width that succeeds", "does not shrink as L_max grows", "the grid",
-                ", ".join(f"L {n}: d {_ep(d)}" for n, d in zip(lengths, smallest)),
+                ", ".join(f"L {n}: d {epoch_text(d)}" for n, d in zip(lengths, smallest)),
                 all(a <= b for a, b in zip(smallest, smallest[1:]))),
         overall("W5", "the paper's recipe (d 128, L_max 8): W2 and W3", ">= 0.95; L2 >= 0.8 where solved",
                 ">= 4 of 5; all solved but one", f"{len(poly_solved)} of {len(poly)} solved, {poly_clean} clean",
@@ -298,13 +298,13 @@ def data(res: Results, emergence_runs: Results) -> Claims:
     small = next(c for c in res.cells() if c.startswith("n"))
     mixes = [(f"D{3 + i}", c) for i, c in enumerate(c for c in res.cells() if c.startswith("copy"))]
     return Claims([
-        per_seed("D1", "shuffled batches: epoch to 0.9", f"within chapter 3's range ± 50 ({_ep(low)}-{_ep(high)})",
+        per_seed("D1", "shuffled batches: epoch to 0.9", f"within chapter 3's range ± 50 ({epoch_text(low)}-{epoch_text(high)})",
                  [epoch_to(h) for h in res.histories("shuffled")], lambda e: low <= e <= high, 2, 3,
                  epochs=True),
         per_seed("D2", f"a quarter of the data ({small[1:]} per length): accuracy", ">= 0.9",
                  [last(h) for h in res.histories(small)], lambda a: a >= 0.9, 2, 3),
         *(per_seed(id, f"parity with {cell[4:]} % copy: epoch to 0.9 on parity",
-                   f"earlier than pure parity's median ({_ep(parity_median)})",
+                   f"earlier than pure parity's median ({epoch_text(parity_median)})",
                    [epoch_to(h, key="test_accuracy_parity") for h in res.histories(cell)],
                    lambda e: e < parity_median, 2, 3, epochs=True) for id, cell in mixes),
     ])
@@ -327,10 +327,10 @@ def transfer(res: Results, emergence_runs: Results) -> Claims:
         per_seed("T3", "parity, only the layer-2 MLP: epoch to 0.9", "<= 30", [epoch_to(h) for h in ft_mlp2],
                  lambda e: e <= 30, 3, 5, epochs=True),
         per_seed("T4", "fine-tuning beats parity from scratch: epoch to 0.9",
-                 f"below chapter 3's parity median ({_ep(parity_median)})", all_09, lambda e: e < parity_median, 4, 5,
+                 f"below chapter 3's parity median ({epoch_text(parity_median)})", all_09, lambda e: e < parity_median, 4, 5,
                  epochs=True),
         per_seed("T5", "polynomial from a parity model: epoch to 0.9",
-                 f"earlier than chapter 3's polynomial median ({_ep(poly_median)})",
+                 f"earlier than chapter 3's polynomial median ({epoch_text(poly_median)})",
                  [epoch_to(h) for h in res.histories("reverse_all")], lambda e: e < poly_median, 2, 3, epochs=True),
         per_seed("T6", f"the custom task ({custom[:-4]}), all weights: epoch to 0.9", "<= 10",
                  [epoch_to(h) for h in res.histories(custom)], lambda e: e <= 10, 2, 3, epochs=True),
@@ -357,7 +357,7 @@ def seeds_with_head(histories: dict[int, History], epoch: int) -> list[int]:
 def every_one(id: str, statistic: str, threshold: str, seeds: Sequence[int], values: Sequence[float],
               passes: Callable[[float], bool], epochs: bool = False) -> Claim:
     """A claim that every listed seed passes, and that there is at least one."""
-    shown = ", ".join(f"s{s}: {_ep(v) if epochs else _fmt(v)}" for s, v in zip(seeds, values)) or "no such seed"
+    shown = ", ".join(f"s{s}: {epoch_text(v) if epochs else _fmt(v)}" for s, v in zip(seeds, values)) or "no such seed"
     n = sum(bool(passes(v)) for v in values)
     return Claim(id, statistic, threshold, "every such seed, at least one", f"{shown} ({n} of {len(values)} pass)",
                  bool(values) and n == len(values))
@@ -445,20 +445,29 @@ def paper_more_seeds(res: Results, seeds: Sequence[int] = PAPER_MORE_SEEDS) -> C
                             lambda e: e <= 300, n - 1, n, epochs=True)])
 
 
+def every_measured(id: str, statistic: str, threshold: str, seeds: str, measured: Sequence, value: Callable,
+                   passes: Callable, complete: bool, empty: str, note: str = "") -> Claim:
+    """A claim that every one of ``measured`` (``ihlib.circuit.Measured``, shown by label) passes, and that the set
+    is ``complete`` (the rule's models are all there)."""
+    values = [value(m) for m in measured]
+    ok = [bool(passes(m, v)) for m, v in zip(measured, values)]
+    shown = ", ".join(f"{m.label} {v:.2f}" for m, v in zip(measured, values)) or empty
+    return Claim(id, statistic, threshold, seeds, f"{shown} ({sum(ok)} of {len(ok)} pass){note}",
+                 complete and all(ok))
+
+
 def circuit(measured: Sequence) -> Claims:
     """M1-M11 on the mechanism chapter's measurements (``ihlib.circuit.Measured``, one per model): each holds if every
     model with a head meets it, with at least one such model per task (polynomial and parity)."""
     heads = [m for m in measured if m.head]
     complete = {"polynomial", "parity"} <= {m.task for m in heads}
 
+    lacking = "".join(f"; no {task} model with a head" for task in ("polynomial", "parity")
+                      if task not in {m.task for m in heads})
+
     def claim(id: str, statistic: str, threshold: str, value: Callable, passes: Callable) -> Claim:
-        values = [value(m) for m in heads]
-        ok = [bool(passes(m, v)) for m, v in zip(heads, values)]
-        shown = ", ".join(f"{m.label} {v:.2f}" for m, v in zip(heads, values)) or "no model with a head"
-        lacking = "".join(f"; no {task} model with a head" for task in ("polynomial", "parity")
-                          if task not in {m.task for m in heads})
-        return Claim(id, statistic, threshold, "every model with a head",
-                     f"{shown} ({sum(ok)} of {len(ok)} pass){lacking}", complete and all(ok))
+        return every_measured(id, statistic, threshold, "every model with a head", heads, value, passes, complete,
+                              empty="no model with a head", note=lacking)
 
     acc = lambda name: lambda m: m.intervened.accuracy[name]
     follows = lambda m: float(np.nanmean(list(m.intervened.follows.values())))
@@ -498,12 +507,11 @@ def circuit_training(snapshots: dict[str, dict[int, object]], histories: dict[st
         before[label] = by_epoch[max(earlier)] if earlier else None
     ready = bool(before) and all(m is not None for m in before.values())
 
+    present = [m for m in before.values() if m is not None]
+
     def claim(id: str, statistic: str, threshold: str, value: Callable, passes: Callable) -> Claim:
-        values = {label: value(m) for label, m in before.items() if m is not None}
-        shown = ", ".join(f"{m.label} {values[label]:.2f}" for label, m in before.items() if m is not None)
-        ok = [passes(v) for v in values.values()]
-        return Claim(id, statistic, threshold, "both seed-0 runs", f"{shown or 'no snapshot before the rise'} "
-                     f"({sum(ok)} of {len(ok)} pass)", ready and all(ok))
+        return every_measured(id, statistic, threshold, "both seed-0 runs", present, value,
+                              lambda m, v: passes(v), ready, empty="no snapshot before the rise")
 
     gain = lambda m: m.intervened.accuracy["layer 2: one-hot on x_t"] - m.intervened.accuracy["none"]
     return Claims([

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import circuit
 from .metrics import eval_mode
 from .model import Transformer, attention_patterns, pattern_name
 from .tasks import EOI, EOS, IterativeTask, Vocabulary
@@ -62,28 +63,28 @@ def write_script(exported: dict, name: str, out_dir: str | Path) -> Path:
 INTERVENTIONS = ("model", "uniform", "ideal")
 
 
+#: (layer, intervention) -> the mechanism chapter's name of the same replacement (``ihlib.circuit``).
+CIRCUIT_NAMES = {(1, "ideal"): "one-hot on EoI", (1, "uniform"): "uniform", (2, "ideal"): "one-hot on x_t",
+                 (2, "uniform"): "uniform over the inputs"}
+
+
 def forced_pattern(layer: int, kind: str, length: int) -> list[tuple[str, Callable]]:
-    """The hook that imposes ``kind`` on ``layer`` in the answer rows present in a (growing) sequence."""
+    """The hook that imposes ``kind`` on ``layer`` in the answer rows present in a (growing) sequence: the
+    mechanism chapter's replacement (``ihlib.circuit``), cut to the rows and keys the sequence has so far (the rows
+    of a shorter sequence put no weight beyond it)."""
     if kind not in INTERVENTIONS:
         raise ValueError(f"intervention must be one of {INTERVENTIONS}, got {kind!r}")
     if kind == "model":
         return []
-    e = length + 1
+    name = CIRCUIT_NAMES[layer, kind]
+    rows, new = (circuit.layer2_patterns(length)[name] if layer == 2
+                 else (circuit.answer_rows(length), circuit.layer1_patterns(length)[name]))
 
-    def hook(pattern: torch.Tensor, hook) -> torch.Tensor:
+    def hook(pattern: torch.Tensor, point) -> torch.Tensor:
         width = pattern.shape[-1]
-        rows = torch.arange(e, min(width, 2 * length + 1), device=pattern.device)
-        new = torch.zeros(len(rows), width, dtype=pattern.dtype, device=pattern.device)
-        for i, q in enumerate(rows.tolist()):
-            if kind == "ideal":
-                new[i, e if layer == 1 else q - e + 1] = 1.0
-            elif layer == 1:
-                new[i, :q + 1] = 1.0 / (q + 1)
-            else:
-                new[i, 1:length + 1] = 1.0 / length
-        out = pattern.clone()
-        out[:, :, rows] = new
-        return out
+        keep = rows < width
+        cut = circuit.force_pattern(layer, rows[keep], lambda p: new(p)[keep][:, :width])[1]
+        return cut(pattern, point)
 
     return [(pattern_name(layer), hook)]
 

@@ -208,12 +208,7 @@ if SCALE != "smoke":
 # (accuracy ≥ 0.95 and layer-2 peakiness ≥ 0.9 at one evaluation).
 
 # %% tags=["hide-input"]
-from ihlib.claims import epoch_to, head_epoch
-
-
-def epoch_label(epoch):
-    return "none" if epoch == float("inf") else f"{epoch:g}"
-
+from ihlib.claims import epoch_text, epoch_to, head_epoch
 
 every_poly = sorted((r for r in paper.values() if r.cell == "polynomial"), key=lambda r: r.seed)
 if every_poly:
@@ -233,7 +228,7 @@ if every_poly:
     fig.legend(loc="outside lower center", ncol=2, fontsize=9, frameon=False)
     plt.show()
     display(markdown_table(["seed", "epoch to 0.9", "head epoch", "last epoch"],
-                           [[f"s{r.seed}", epoch_label(epoch_to(r.history)), epoch_label(head_epoch(r.history)),
+                           [[f"s{r.seed}", epoch_text(epoch_to(r.history)), epoch_text(head_epoch(r.history)),
                              r.history[-1]["epoch"]] for r in every_poly],
                            title="Each paper-scale polynomial seed"))
 
