@@ -84,11 +84,12 @@ styles = {m: model_style(v.task, m.split()[0], v.head) for m, v in measured.item
 shown = ["none", "layer 2: one-hot on x_t", "layer 2: uniform over the inputs",
          "layer 1: one-hot on EoI", "layer 1: its own mean pattern",
          "layer 1: uniform"]
-fig = plot_dots({m: {k: v.intervened.accuracy[k] for k in shown}
+label = lambda k: k.replace("x_t", "$x_t$")  # drawn as math
+fig = plot_dots({m: {label(k): v.intervened.accuracy[k] for k in shown}
                  for m, v in measured.items()}, styles,
                 "Figure 1. Token accuracy with one layer's attention replaced",
-                "token accuracy (fraction of y_1..y_L right)",
-                marks={"layer 2: uniform over the inputs": 1 / 11})
+                "token accuracy (fraction of $y_1..y_L$ right)",
+                marks={label("layer 2: uniform over the inputs"): 1 / 11})
 
 # %% [markdown]
 # **What to look at in Figure 1.** The second and third rows: forcing layer 2 onto $x_t$ leaves every model with a
@@ -246,7 +247,7 @@ SEED0 = ([f"{s} polynomial s0" for s in MODELS if s != "smoke"]
          or ["smoke polynomial s0"])
 snapshots = {m: circuit.over_training(runs[m], m) for m in SEED0}
 curves = {
-    "forced onto x_t: token accuracy":
+    "layer 2 forced onto $x_t$: token accuracy":
         lambda v: v.intervened.accuracy["layer 2: one-hot on x_t"],
     "token accuracy": lambda v: v.intervened.accuracy["none"],
     "probe for t after L1 MLP":
