@@ -145,7 +145,8 @@ else:
 nocot16_claims = claims.paper_nocot(finished_results("ablations", "paper"))
 if nocot16_claims and SCALE != "smoke":
     claims.check(nocot16_claims)
-nocot16_claims
+if nocot16_claims:  # an empty table would show only its header
+    display(nocot16_claims)
 
 # %% [markdown]
 # **One layer, and frozen positions.** A4 holds: with one layer, CoT does not make polynomial iteration learnable at
