@@ -58,9 +58,12 @@ def build(src: Path) -> nbformat.NotebookNode:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if a notebook is out of date")
+    parser.add_argument("chapters", nargs="*", help="chapter numbers to write or check, e.g. 03 (default: all)")
     args = parser.parse_args()
     stale = []
     for src in sorted((BOOK / "src").glob("*.py")):
+        if args.chapters and src.name[:2] not in args.chapters:
+            continue
         text = nbformat.writes(build(src)) + "\n"
         target = BOOK / f"{src.stem}.ipynb"
         if args.check:

@@ -123,12 +123,24 @@ def overall(id: str, statistic: str, threshold: str, seeds: str, value: str, hol
     return Claim(id, statistic, threshold, seeds, value, bool(holds))
 
 
+#: How a claim table writes what the code spells in ASCII: the comparisons as the book's text writes them, and
+#: L_max with its subscript (a table in a notebook output is rendered without math).
+SHOWN = {">=": "≥", "<=": "≤", "L_max": "L<sub>max</sub>"}
+
+
+def shown(text: str) -> str:
+    """``text`` as a claim table shows it (:data:`SHOWN`); what is compared is never changed, only its display."""
+    for ascii_form, form in SHOWN.items():
+        text = text.replace(ascii_form, form)
+    return text
+
+
 class Claims(list):
     """A chapter's evaluated claims; shown in a notebook as a table."""
 
     def _repr_markdown_(self) -> str:
-        rows = [[c.id, c.statistic, c.threshold, c.seeds, c.measured, "holds" if c.holds else "**misses**"]
-                for c in self]
+        rows = [[c.id, *map(shown, (c.statistic, c.threshold, c.seeds, c.measured)),
+                 "holds" if c.holds else "**misses**"] for c in self]
         return markdown_table(["", "statistic", "threshold", "seeds", "measured", "result"], rows).data
 
     def __getitem__(self, key):  # by position, or by claim id

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from matplotlib import animation
 from matplotlib.lines import Line2D
+from matplotlib.textpath import TextPath
 
 from .metrics import eval_mode, ideal_attention, pattern_indices
 from .model import attention_patterns
@@ -62,21 +63,42 @@ def legibility_problems(fig: plt.Figure) -> list[str]:
     return problems
 
 
+def _label_extent(label: str, axis: str, bold: bool = False) -> float:
+    """How much room one tick label takes along its axis at :data:`MIN_FONT`, in points (its width on the x axis,
+    its height on the y axis; mathtext such as ``$x_{3}$`` measured as drawn), a tenth more in bold."""
+    extents = TextPath((0, 0), label, size=MIN_FONT).get_extents()
+    return (1.1 if bold else 1.0) * (extents.width if axis == "x" else extents.height)
+
+
 def token_ticks(ax: plt.Axes, labels: Sequence[str], axis: str = "x", highlight: dict[int, str] | None = None) -> None:
-    """Token labels on an axis, as many as fit its length at :data:`MIN_FONT` (every k-th token when fewer fit),
-    with the positions in ``highlight`` (position -> colour) always labelled, in bold and that colour."""
+    """A label at every token where the labels fit the axis at :data:`MIN_FONT`, upright.  On the x axis, labels
+    too wide for one row alternate between two rows; where even two rows are too crowded (long sequences), every
+    k-th token is labelled.  The positions in ``highlight`` (position -> colour) are always labelled, in bold and
+    that colour."""
     highlight = highlight or {}
     fig = ax.figure
     box = ax.get_position()
     inches = box.width * fig.get_figwidth() if axis == "x" else box.height * fig.get_figheight()
-    fit = max(2, int(inches * 72 / (MIN_FONT * 1.4)))
-    step = -(-len(labels) // fit)
+    pitch = 0.95 * inches * 72 / max(1, len(labels))  # points between two neighbouring tokens (less a margin)
+    sizes = [_label_extent(label, axis, i in highlight) for i, label in enumerate(labels)]
+    gap = 2.0 if axis == "x" else 1.0
+
+    def room(apart: int) -> float:  # the pitch needed when labels ``apart`` tokens apart share a row
+        pairs = [(a + b) / 2 for a, b in zip(sizes, sizes[apart:])] or sizes
+        return (max(pairs) + gap) / apart
+
+    rows, step = 1, 1
+    if room(1) > pitch:
+        if axis == "x" and room(2) <= pitch and pitch >= MIN_FONT * 0.7:
+            rows = 2
+        else:
+            step = int(np.ceil(room(1) / pitch))
     regular = {i for i in range(0, len(labels), step) if all(abs(i - h) >= step for h in highlight)}
     shown = sorted(regular | set(highlight))
-    setter = ax.set_xticks if axis == "x" else ax.set_yticks
-    setter(shown, [labels[i] for i in shown], **({"rotation": 90} if axis == "x" else {}))
-    texts = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
-    for i, text in zip(shown, texts):
+    texts = [("\n" if rows == 2 and k % 2 else "") + labels[i] for k, i in enumerate(shown)]
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(shown, texts)
+    ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    for i, text in zip(shown, ticks):
         if i in highlight:
             text.set(color=highlight[i], fontweight="bold")
 
@@ -119,7 +141,7 @@ def plot_attention(attn: np.ndarray, labels: Sequence[str], title: str, ax: plt.
     colour scale."""
     ax = ax or plt.subplots(figsize=(3.9, 3.6), constrained_layout=True)[1]
     im = ax.imshow(np.asarray(attn), cmap="viridis", vmin=0, vmax=1)
-    eoi = {i: EOI_LABEL_COLOUR for i, label in enumerate(labels) if label.endswith(":EoI")}  # always labelled
+    eoi = {i: EOI_LABEL_COLOUR for i, label in enumerate(labels) if label == "EoI"}  # always labelled
     token_ticks(ax, labels, "x", eoi)
     token_ticks(ax, labels, "y", eoi)
     ax.tick_params(labelsize=MIN_FONT)
@@ -133,8 +155,22 @@ def plot_attention(attn: np.ndarray, labels: Sequence[str], title: str, ax: plt.
 
 
 def sequence_labels(tokens: Sequence[int], vocab: Vocabulary) -> list[str]:
-    """Axis labels ``position:token`` for the model's input ``seq[:-1]`` (the task token is ``0:task``)."""
-    return [f"{i}:{'task' if i == 0 else vocab.decode(int(t))}" for i, t in enumerate(tokens)]
+    """A short label for each token of one sequence (e.g. the model's input ``seq[:-1]``), named by its role as the
+    book writes it: ``task``, the inputs ``$x_{1}$..$x_{L}$`` (mathtext), ``EoI``, the states ``$y_{1}$..`` after
+    it (the one answer of a sequence without CoT is ``$y_{L}$``) and ``EoS``.  The position of ``$x_{t}$`` is t, so
+    every label names its position too, without a ``position:token`` pair such as ``10:10``."""
+    roles = token_roles(tokens, vocab)
+    length = roles.count("input")
+    answers = roles.count("CoT")
+    labels, counts = [], {"input": 0, "CoT": 0}
+    for role in roles:
+        if role in counts:
+            counts[role] += 1
+            t = length if role == "CoT" and answers == 1 else counts[role]
+            labels.append(f"${'x' if role == 'input' else 'y'}_{{{t}}}$")
+        else:
+            labels.append(role)
+    return labels
 
 
 def plot_ideal_maps(tokens: Sequence[int], vocab: Vocabulary) -> plt.Figure:
@@ -176,16 +212,20 @@ def plot_model_attention(model: torch.nn.Module, tokens: torch.Tensor, vocab: Vo
 
 
 def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | None = None) -> plt.Figure:
-    """Test accuracy per length, and layer-1/layer-2 peakiness with test accuracy, against epochs."""
+    """Left: test accuracy per input length as a heat map (length × epoch: one row per length, so lengths learned
+    one after another show as a staircase; eight overlapping lines could not be told apart). Right: test and
+    training accuracy with layer-1/layer-2 peakiness, against epochs."""
     epochs = [row["epoch"] for row in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 4.2), constrained_layout=True)
     lengths = sorted(int(k[len("test_accuracy_L"):]) for k in history[0] if k.startswith("test_accuracy_L"))
-    cmap = plt.get_cmap("plasma", len(lengths) + 1)
-    for i, n in enumerate(lengths):
-        left.plot(epochs, [row[f"test_accuracy_L{n}"] for row in history], color=cmap(i), lw=1, label=f"L={n}")
-    left.set(xlabel="epoch", ylabel="test accuracy", title="per input length L", ylim=(-0.02, 1.02))
+    grid = np.array([[row[f"test_accuracy_L{n}"] for row in history] for n in lengths])
+    step = epochs[1] - epochs[0] if len(epochs) > 1 else 1
+    image = left.imshow(grid, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
+                        extent=(epochs[0] - step / 2, epochs[-1] + step / 2, lengths[0] - 0.5, lengths[-1] + 0.5))
+    left.set_yticks(lengths)
+    left.set(xlabel="epoch", ylabel="input length L", title="test accuracy per length")
+    fig.colorbar(image, ax=left, location="right", shrink=0.9, pad=0.02, label="test accuracy")
     below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "frameon": False, "fontsize": MIN_FONT}
-    left.legend(ncol=4, columnspacing=0.8, handlelength=1.2, **below)
     right.plot(epochs, [row["test_accuracy"] for row in history], "k-", lw=2, label="test accuracy")
     right.plot(epochs, [row["train_accuracy"] for row in history], "k:", lw=1, label="train accuracy")
     right.plot(epochs, [row["peakiness_layer1"] for row in history], "-", color=QUERY_COLOUR,
@@ -208,7 +248,8 @@ def plot_training(history: Sequence[dict], title: str = "", rise_epoch: int | No
 #: How the book names the history columns it plots.
 KEY_LABELS = {"test_accuracy": "test accuracy", "train_accuracy": "training accuracy",
               "peakiness_layer1": "L1 peakiness (→ EoI)", "peakiness_layer2": "L2 peakiness (→ $x_t$)",
-              "test_accuracy_parity": "parity test accuracy"}
+              "test_accuracy_parity": "parity test accuracy", "mean_layer1": "L1 mean weight on EoI",
+              "mean_layer2": "L2 mean weight on $x_t$"}
 
 
 def _with_count(label: str, n: int) -> str:
@@ -254,6 +295,65 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
     return fig
 
 
+#: Colours for the seeds of one panel of :func:`plot_seed_panels` (Okabe-Ito: apart for the common colour
+#: blindnesses, and in lightness too, so that neighbours stay apart in grey).
+SEED_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+
+
+def _carried_mean(runs: Sequence[Sequence[dict]], key: str, x: str) -> tuple[list, list]:
+    """The mean over ``runs`` of ``key`` at every ``x`` any run has, a run that stopped early keeping its last
+    value (as :func:`plot_seeds` draws it)."""
+    xs = sorted({row[x] for run in runs for row in run})
+    last = [{r[x]: r[key] for r in run} for run in runs]
+    return xs, [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= at), np.nan) for v in last])
+                for at in xs]
+
+
+def plot_seed_panels(panels: dict[str, dict[str, Sequence[Sequence[dict]]]],
+                     keys: Sequence[str] = ("test_accuracy",), title: str = "", x: str = "epoch",
+                     styles: dict[str, dict] | None = None, mean_label: str = "mean of the seeds") -> plt.Figure:
+    """Small multiples of seed curves: one column per panel (title -> {group label -> histories}), one row per
+    history column in ``keys``, axes shared.
+
+    A group with a style (``styles``: label -> line keywords such as ``color`` and ``ls``) is drawn as in
+    :func:`plot_seeds`: its seeds thin, its mean thick, both in its style.  A group without one (one group per
+    panel) has each seed in its own colour (:data:`SEED_COLOURS`, seed k alike in every panel) and its mean thick
+    black, so each seed can be followed.  A run that stopped early keeps its last value in the mean."""
+    styles = styles or {}
+    n_rows, n_cols = len(keys), len(panels)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(COLUMN_INCHES, 0.9 + 1.9 * n_rows), sharex=True,
+                             sharey=True, constrained_layout=True, squeeze=False)
+    handles: dict[str, Line2D] = {}
+    for col, (panel, groups) in enumerate(panels.items()):
+        for row, key in enumerate(keys):
+            ax = axes[row, col]
+            for label, runs in groups.items():
+                style = styles.get(label)
+                for k, run in enumerate(runs):
+                    seed_style = {**style, "lw": 0.8, "alpha": 0.5} if style else \
+                        {"color": SEED_COLOURS[k % len(SEED_COLOURS)], "lw": 1.1, "alpha": 0.9}
+                    line, = ax.plot([r[x] for r in run], [r[key] for r in run], **seed_style)
+                    if not style:
+                        handles.setdefault(f"seed {k}", line)
+                xs, mean = _carried_mean(runs, key, x)
+                mean_style = {**style, "lw": 2.4} if style else {"color": "k", "lw": 2.4}
+                line, = ax.plot(xs, mean, **mean_style)
+                handles.setdefault(_with_count(label, len(runs)) if style else mean_label, line)
+            ax.set_ylim(-0.03, 1.03)
+            ax.tick_params(labelsize=MIN_FONT)
+            if row == 0:
+                ax.set_title(panel, fontsize=10)
+            if col == 0:
+                ax.set_ylabel(KEY_LABELS.get(key, key.replace("_", " ")), fontsize=MIN_FONT)
+            if row == n_rows - 1:
+                ax.set_xlabel("optimiser step" if x == "step" else x, fontsize=MIN_FONT)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", frameon=False, fontsize=MIN_FONT,
+               ncol=min(len(handles), 4 if len(handles) > 3 else 3))
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence], title: str = "", note: str = "") -> Markdown:
     """A table for a notebook output: a bold ``title`` above, an italic ``note`` below; cells shown with ``str``."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
@@ -281,40 +381,111 @@ def cot_steps(model: torch.nn.Module, tokens: torch.Tensor, vocab: Vocabulary) -
     return labels, frames
 
 
-def _draw_step(axes: Sequence[plt.Axes], labels: list[str], frame: StepFrame, length: int, title: str) -> None:
-    for layer, (ax, row) in enumerate(zip(axes, frame.rows), start=1):
+#: The stepper's width in inches: narrow enough that at phone width (390 px) it is shrunk little and its 10-pt text
+#: stays readable; in a 1280-px window the page shows it at its own size.
+STEPPER_INCHES = 4.4
+#: Bars of the models a stepper compares at one step (the first, the second).
+STEPPER_MODEL_COLOURS = ("#5a5a5a", "#e76f51")
+#: Tokens not yet written at the current step: their labels and the band over them.
+FUTURE_COLOUR, FUTURE_BAND = "#b5b5b5", "#f2f2f2"
+STEPPER_FONT = 10
+
+
+def step_counter(query: int, length: int) -> str:
+    """Which step a query is: the row at EoI + t - 1 writes y_t ("step t of L"); the row at y_L writes EoS."""
+    t = query - length
+    return f"step {t} of {length}" if t <= length else f"end (after step {length}): EoS"
+
+
+def _frames_by_model(frame: "StepFrame | dict[str, StepFrame]") -> dict[str, StepFrame]:
+    return frame if isinstance(frame, dict) else {"": frame}
+
+
+def _draw_step(axes: Sequence[plt.Axes], labels: list[str], frame: "StepFrame | dict[str, StepFrame]", length: int,
+               title: str) -> None:
+    """One step of the stepper: per layer, the current token's attention over the tokens it may see (bars), its
+    ideal key (blue) and the tokens not yet written (greyed).  ``frame``: one model's, or ``{name: frame}`` of
+    several models at the same step, drawn as grouped bars."""
+    by_model = _frames_by_model(frame)
+    names = list(by_model)
+    query = by_model[names[0]].query
+    n, k = len(labels), len(names)
+    width = 0.8 / k
+    for layer, ax in enumerate(axes, start=1):
         ax.clear()
         ideal = dict(zip(*pattern_indices(length, layer))) if layer <= 2 else {}
-        colours = ["#bbbbbb"] * len(labels)
-        marks = {frame.query: QUERY_COLOUR}
-        if frame.query in ideal:
-            colours[ideal[frame.query]] = IDEAL_COLOUR
-            marks[ideal[frame.query]] = IDEAL_COLOUR
-        ax.axvspan(frame.query - 0.5, frame.query + 0.5, color=QUERY_COLOUR, alpha=0.25, lw=0)
-        ax.bar(np.arange(frame.query + 1), row[: frame.query + 1], color=colours[: frame.query + 1])
+        target = ideal.get(query)
+        if query + 1 < n:  # what the model has not written yet at this step
+            ax.axvspan(query + 0.5, n - 0.4, color=FUTURE_BAND, lw=0)
+            if n - 1 - query >= 4:
+                ax.text((query + n) / 2, 0.97, "not written yet", ha="center", va="top", color="#8a8a8a",
+                        fontsize=MIN_FONT)
+        ax.axvspan(query - 0.5, query + 0.5, color=QUERY_COLOUR, alpha=0.25, lw=0)
+        if target is not None and k > 1:
+            ax.axvspan(target - 0.5, target + 0.5, fill=False, edgecolor=IDEAL_COLOUR, lw=1.8)
+        picks = []
+        for j, name in enumerate(names):
+            row = by_model[name].rows[layer - 1][: query + 1]
+            if k == 1:
+                colours = ["#9a9a9a"] * len(row)
+                if target is not None:
+                    colours[target] = IDEAL_COLOUR
+            else:
+                colours = STEPPER_MODEL_COLOURS[j % len(STEPPER_MODEL_COLOURS)]
+            ax.bar(np.arange(len(row)) + (j - (k - 1) / 2) * width, row, width=width, color=colours,
+                   label=name or None)
+            picks.append((name, labels[int(np.argmax(row))]))
+        marks = {query: QUERY_COLOUR, **({target: IDEAL_COLOUR} if target is not None else {})}
         token_ticks(ax, labels, "x", marks)
-        ax.tick_params(labelsize=MIN_FONT)
-        ax.set_xlim(-0.6, len(labels) - 0.4)
+        for pos, text in zip(ax.get_xticks(), ax.get_xticklabels()):
+            if pos > query and int(pos) not in marks:
+                text.set_color(FUTURE_COLOUR)
+        ax.tick_params(axis="x", labelsize=MIN_FONT)
+        ax.tick_params(axis="y", labelsize=MIN_FONT)
+        ax.set_xlim(-0.6, n - 0.4)
         ax.set_ylim(0, 1.05)
-        picked = labels[int(np.argmax(row[: frame.query + 1]))]
-        ax.set_ylabel("attention")
-        target = (f" (ideal: {labels[ideal[frame.query]]})" if frame.query in ideal
-                  else " (the head has no target at this token)" if layer <= 2 else "")
-        ax.set_title(f"layer {layer}: looks at {picked}{target}", fontsize=10)
-    ok = "✓" if frame.prediction == frame.target else "✗"
-    axes[0].figure.suptitle(f"{title}current token {labels[frame.query]} (shaded) → predicts {frame.prediction} "
-                            f"(true {frame.target}) {ok}", fontsize=10)
+        ax.set_ylabel("attention", fontsize=STEPPER_FONT)
+        ideal_text = f"ideal: {labels[target]}" if target is not None else "no target here"
+        if k == 1:
+            ax.set_title(f"layer {layer}: looks at {picks[0][1]} ({ideal_text})", fontsize=STEPPER_FONT)
+        else:
+            ax.set_title(f"layer {layer} ({ideal_text}) looks at\n"
+                         + " · ".join(f"{name}: {pick}" for name, pick in picks), fontsize=STEPPER_FONT)
+    fig = axes[0].figure
+    for legend in fig.legends:
+        legend.remove()
+    if k > 1:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=k, frameon=False,
+                   fontsize=STEPPER_FONT)
+    first = by_model[names[0]]
+    ok = lambda f: "✓" if f.prediction == f.target else "✗"
+    if k == 1:
+        writes = f"→ writes {first.prediction} (true {first.target}) {ok(first)}"
+    else:
+        writes = "writes " + " · ".join(f"{name} {f.prediction} {ok(f)}" for name, f in by_model.items()) \
+            + f" (true {first.target})"
+    head = title.strip().rstrip(":").strip()
+    counter = f"{head + ' · ' if head else ''}{step_counter(query, length)}"
+    fig.suptitle(f"{counter}\ncurrent token {labels[query]} (shaded) {writes}" if k == 1 else
+                 f"{counter} · current token {labels[query]} (shaded)\n{writes}", fontsize=STEPPER_FONT)
 
 
-def _stepper_figure(n_layers: int) -> tuple[plt.Figure, np.ndarray]:
-    fig, axes = plt.subplots(n_layers, 1, figsize=(COLUMN_INCHES, 2.1 * n_layers + 0.7), constrained_layout=True)
+def _stepper_figure(n_layers: int, n_models: int = 1) -> tuple[plt.Figure, np.ndarray]:
+    height = (2.1 if n_models == 1 else 2.4) * n_layers + (0.8 if n_models == 1 else 1.1)
+    fig, axes = plt.subplots(n_layers, 1, figsize=(STEPPER_INCHES, height), constrained_layout=True)
     return fig, np.atleast_1d(axes)
 
 
-def stepper_animation(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], n_frames: int,
-                      n_layers: int) -> animation.FuncAnimation:
-    """A matplotlib animation of the stepper: the static, kernel-free twin of the widget."""
-    fig, axes = _stepper_figure(n_layers)
+Frames = Callable[[int], tuple[list[str], "StepFrame | dict[str, StepFrame]", int, str]]
+
+
+def _n_models(frames_of: Frames) -> int:
+    return len(_frames_by_model(frames_of(0)[1]))
+
+
+def stepper_animation(frames_of: Frames, n_frames: int, n_layers: int) -> animation.FuncAnimation:
+    """A matplotlib animation of the stepper (the book shows :func:`_animation_html`'s player instead)."""
+    fig, axes = _stepper_figure(n_layers, _n_models(frames_of))
 
     def draw(i: int) -> list:
         labels, frame, length, title = frames_of(i)
@@ -326,9 +497,64 @@ def stepper_animation(frames_of: Callable[[int], tuple[list[str], StepFrame, int
     return anim
 
 
-def _animation_html(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], n_frames: int,
-                    n_layers: int) -> str:
-    return stepper_animation(frames_of, n_frames, n_layers).to_jshtml(default_mode="once")
+#: The player: frames as images that shrink with the column (never wider than 1.3 x their own size), and buttons
+#: and slider that wrap onto two lines at phone width rather than being cut off.
+_PLAYER = """<div class="ih-stepper" id="ih-anim-{uid}" style="max-width:{width}px;margin:0.6em auto;
+font-family:sans-serif;font-size:15px">
+<img alt="attention stepper, {first}" src="{src}" style="display:block;width:100%;height:auto;margin:0">
+<div style="display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:6px;margin-top:4px">
+<button type="button" data-step="-1" aria-label="previous" style="font-size:15px;padding:4px 12px">&#9664;</button>
+<button type="button" data-play="1" style="font-size:15px;padding:4px 12px;min-width:5.5em">&#9654; play</button>
+<button type="button" data-step="1" aria-label="next" style="font-size:15px;padding:4px 12px">&#9654;</button>
+<input type="range" min="0" max="{last}" value="0" aria-label="{description}" style="flex:1 1 9em;min-width:8em">
+<span data-counter="1" style="min-width:8.5em;text-align:center;font-weight:bold">{first}</span>
+</div></div>
+<script>(function() {{
+  var root = document.getElementById("ih-anim-{uid}"), frames = {frames}, names = {names};
+  var img = root.querySelector("img"), range = root.querySelector("input"),
+      counter = root.querySelector("[data-counter]"), play = root.querySelector("[data-play]"), timer = null;
+  function show(i) {{
+    i = Math.max(0, Math.min(frames.length - 1, i)); range.value = i; img.src = frames[i];
+    counter.textContent = names[i]; img.alt = "attention stepper, " + names[i];
+  }}
+  function stop() {{ if (timer) {{ clearInterval(timer); timer = null; }} play.innerHTML = "&#9654; play"; }}
+  root.querySelectorAll("[data-step]").forEach(function(b) {{
+    b.onclick = function() {{ stop(); show(+range.value + (+b.dataset.step)); }};
+  }});
+  range.oninput = function() {{ stop(); show(+range.value); }};
+  play.onclick = function() {{
+    if (timer) {{ stop(); return; }}
+    if (+range.value >= frames.length - 1) show(0);
+    play.innerHTML = "&#10074;&#10074; pause";
+    timer = setInterval(function() {{
+      if (+range.value >= frames.length - 1) stop(); else show(+range.value + 1);
+    }}, 1100);
+  }};
+}})();</script>"""
+
+
+def _animation_html(frames_of: Frames, n_frames: int, n_layers: int, frame_names: Sequence[str] | None = None,
+                    dpi: int = 150) -> str:
+    """The kernel-free stepper for the static book: every frame drawn once as a PNG, and a small player (previous,
+    play, next, a slider and the frame's name, e.g. "step 3 of 8")."""
+    import base64
+    import io
+    import json
+    import uuid
+
+    fig, axes = _stepper_figure(n_layers, _n_models(frames_of))
+    frames = []
+    for i in range(n_frames):
+        labels, frame, length, title = frames_of(i)
+        _draw_step(axes, labels, frame, length, title)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        frames.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    plt.close(fig)
+    names = [str(name) for name in (frame_names or range(1, n_frames + 1))]
+    return _PLAYER.format(uid=uuid.uuid4().hex[:10], width=int(fig.get_figwidth() * 100 * 1.3), src=frames[0],
+                          first=names[0], last=n_frames - 1, description="frame", frames=json.dumps(frames),
+                          names=json.dumps(names))
 
 
 def _live() -> bool:
@@ -343,31 +569,33 @@ def _live() -> bool:
     return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
-def show_stepper(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str]], frame_names: Sequence[str],
-                 n_layers: int, description: str = "step"):
+def show_stepper(frames_of: Frames, frame_names: Sequence[str], n_layers: int, description: str = "step",
+                 counters: Sequence[str] | None = None):
     """A live ipywidgets slider in Jupyter/Colab (its value shows ``frame_names``: the CoT step, the snapshot's
-    epoch), else an animation with play button and frame slider (HTML).
+    epoch), else a player with previous/play/next buttons, a slider and a counter (``counters``, default
+    ``description`` and the frame's name), in HTML.
 
-    The live stepper also carries the animation as its HTML form: a front end that cannot show widgets (JupyterLab
-    without the widget extension, a notebook viewer) shows the animation instead of a still frame and a repr."""
+    The live stepper also carries the player as its HTML form: a front end that cannot show widgets (JupyterLab
+    without the widget extension, a notebook viewer) shows the player instead of a still frame and a repr."""
     n_frames = len(frame_names)
+    counters = list(counters or [f"{description} {name}" for name in frame_names])
     if not _live():
         from IPython.display import HTML
-        return HTML(_animation_html(frames_of, n_frames, n_layers))
+        return HTML(_animation_html(frames_of, n_frames, n_layers, counters))
     import ipywidgets as widgets
     from IPython.display import display
 
     class Stepper(widgets.VBox):
         def _repr_mimebundle_(self, **kwargs):
             bundle = super()._repr_mimebundle_(**kwargs)
-            bundle["text/html"] = _animation_html(frames_of, n_frames, n_layers)
+            bundle["text/html"] = _animation_html(frames_of, n_frames, n_layers, counters)
             bundle["text/plain"] = f"attention stepper ({n_frames} frames): needs a front end that shows widgets"
             return bundle
 
     out = widgets.Output()
     slider = widgets.SelectionSlider(options=[(str(name), i) for i, name in enumerate(frame_names)], value=0,
                                      description=description)
-    fig, axes = _stepper_figure(n_layers)
+    fig, axes = _stepper_figure(n_layers, _n_models(frames_of))
     plt.close(fig)
 
     def update(change: dict | None = None) -> None:
@@ -382,26 +610,35 @@ def show_stepper(frames_of: Callable[[int], tuple[list[str], StepFrame, int, str
     return Stepper([slider, out])
 
 
-def cot_stepper(model: torch.nn.Module, tokens: torch.Tensor, vocab: Vocabulary, title: str = ""):
-    """Step through the CoT positions of one sequence: attention rows of each layer, picked token, prediction."""
-    labels, frames = cot_steps(model, tokens, vocab)
-    length = len(frames) - 1
-    prefix = f"{title}: " if title else ""
-    return show_stepper(lambda i: (labels, frames[i], length, prefix), [labels[f.query] for f in frames],
-                        len(frames[0].rows), "token")
+def cot_stepper(model: "torch.nn.Module | dict[str, torch.nn.Module]", tokens: torch.Tensor, vocab: Vocabulary,
+                title: str = ""):
+    """Step through the CoT positions of one sequence: attention rows of each layer, picked token, prediction.
+    ``model``: one model, or ``{name: model}`` of two (or more) drawn side by side at the same step, as grouped
+    bars in one frame."""
+    models = model if isinstance(model, dict) else {"": model}
+    steps = {name: cot_steps(m, tokens, vocab) for name, m in models.items()}
+    labels, first = steps[next(iter(models))]
+    length = len(first) - 1
+    frames = [{name: steps[name][1][i] for name in models} if isinstance(model, dict) else first[i]
+              for i in range(len(first))]
+    names = [f"{t} of {length}" for t in range(1, length + 1)] + ["end"]
+    counters = [step_counter(f.query, length).split(":")[0] for f in first]
+    return show_stepper(lambda i: (labels, frames[i], length, title), names, len(first[0].rows), "step", counters)
 
 
 def training_stepper(models: dict[int, torch.nn.Module], tokens: torch.Tensor, vocab: Vocabulary, step: int):
-    """Step through training snapshots (epoch -> model) at one CoT step ``step``: watch the head form over epochs."""
+    """Step through training snapshots (epoch -> model) at one CoT step ``step`` (0: the row at EoI, which writes
+    y_1): watch the head form over epochs."""
     epochs = sorted(models)
     per_epoch = {e: cot_steps(models[e], tokens, vocab) for e in epochs}
     length = len(per_epoch[epochs[0]][1]) - 1
 
     def frame(i: int):
         labels, frames = per_epoch[epochs[i]]
-        return labels, frames[step], length, f"epoch {epochs[i]}: "
+        return labels, frames[step], length, f"epoch {epochs[i]}"
 
-    return show_stepper(frame, epochs, len(per_epoch[epochs[0]][1][0].rows), "epoch")
+    counters = [f"epoch {e} ({i + 1} of {len(epochs)})" for i, e in enumerate(epochs)]
+    return show_stepper(frame, epochs, len(per_epoch[epochs[0]][1][0].rows), "epoch", counters)
 
 
 def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str, xlabel: str, ylabel: str,
@@ -423,32 +660,67 @@ def grid_heatmap(values: np.ndarray, rows: Sequence, cols: Sequence, title: str,
     return ax
 
 
-def plot_weight_blocks(panels: Sequence[tuple[np.ndarray, str, str]], blocks: Sequence[str], edges: Sequence[int],
-                       title: str) -> plt.Figure:
-    """Weight matrices read in a logical basis, one panel per ``(matrix, title, what its rows are)``, their columns
-    grouped into the named ``blocks`` (``edges``: each block's first column, then the end).
+def plot_weight_blocks(panels: Sequence[tuple], blocks: Sequence[str], edges: Sequence[int], title: str,
+                       crop: bool = True) -> plt.Figure:
+    """Weight matrices read in a logical basis, one panel per ``(matrix, title, what its rows are[, row labels])``,
+    their columns grouped into the named ``blocks`` (``edges``: each block's first column, then the end).
 
-    Colour is the sign of a weight, saturated at the smallest weight that matters in its panel (above 1e-3 of the
-    largest; below that is the rounding noise of an orthonormal basis), so a large constant does not wash out the
-    rest."""
-    rows = -(-len(panels) // 2)
-    fig, axes = plt.subplots(rows, 2, figsize=(COLUMN_INCHES, 2.3 * rows + 0.6), constrained_layout=True,
-                             squeeze=False)
-    for ax, (m, panel_title, what) in zip(axes.flat, panels):
+    Colour is the weight's value on one symmetric-log scale shared by every panel (the colour bar), so a large
+    constant does not wash out the unit weights and magnitudes compare across panels; weights below 1e-3 of a
+    panel's largest (the rounding noise of an orthonormal basis) are drawn as 0.  ``crop``: each panel shows only
+    the blocks it reads, so its cells are large.  Panels of more than 30 rows take a row of the figure each, the
+    others sit two to a row."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import SymLogNorm
+
+    shown = []
+    for panel in panels:
+        m, panel_title, what = panel[:3]
         big = np.abs(m) > 1e-3 * np.abs(m).max()
-        lim = np.abs(m[big]).min()
-        im = ax.imshow(np.clip(m / lim, -1, 1), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_title(panel_title, fontsize=10)
-        ax.set_xticks([(a + b) / 2 - 0.5 for a, b in zip(edges, edges[1:])], blocks, rotation=90, fontsize=MIN_FONT)
-        for e in edges[1:-1]:
-            ax.axvline(e - 0.5, color="k", lw=0.4)
-        ax.set_yticks([])
-        ax.set_ylabel(what)
-    for ax in axes.flat[len(panels):]:
-        ax.axis("off")
-    bar = fig.colorbar(im, ax=axes, shrink=0.5, ticks=[-1, 0, 1])
-    bar.ax.set_yticklabels(["< 0", "0", "> 0"])
-    bar.set_label("sign of the weight (saturated)")
+        keep = [(name, a, b) for name, a, b in zip(blocks, edges, edges[1:]) if not crop or big[:, a:b].any()]
+        columns = np.concatenate([np.arange(a, b) for _, a, b in keep])
+        local = np.cumsum([0] + [b - a for _, a, b in keep])
+        shown.append((np.where(big, m, 0.0)[:, columns], panel_title, what, panel[3] if len(panel) > 3 else None,
+                      [name for name, _, _ in keep], local))
+    layout, pending = [], []
+    for i, (m, *_) in enumerate(shown):
+        if m.shape[0] > 30:
+            layout += [pending] if pending else []
+            layout.append([i])
+            pending = []
+        else:
+            pending.append(i)
+            if len(pending) == 2:
+                layout.append(pending)
+                pending = []
+    layout += [pending] if pending else []
+    heights = [min(3.4, 1.3 + 0.016 * max(shown[i][0].shape[0] for i in r)) if len(r) == 1 else 1.9
+               for r in layout]
+    fig = plt.figure(figsize=(COLUMN_INCHES, sum(heights) + 1.1), constrained_layout=True)
+    grid = fig.add_gridspec(len(layout), 2, height_ratios=heights)
+    vmax = max(np.abs(m).max() for m, *_ in shown)
+    norm = SymLogNorm(linthresh=0.5, vmin=-vmax, vmax=vmax, base=10)
+    axes = []
+    for r, row in enumerate(layout):
+        for c, i in enumerate(row):
+            m, panel_title, what, row_labels, names, local = shown[i]
+            ax = fig.add_subplot(grid[r, :] if len(row) == 1 else grid[r, c])
+            axes.append(ax)
+            ax.imshow(m, cmap="RdBu_r", norm=norm, aspect="auto", interpolation="nearest")
+            ax.set_title(panel_title, fontsize=10)
+            ax.set_xticks([(a + b) / 2 - 0.5 for a, b in zip(local, local[1:])], names, fontsize=MIN_FONT)
+            for e in local[1:-1]:
+                ax.axvline(e - 0.5, color="k", lw=0.6)
+            if row_labels is not None:
+                ax.set_yticks(range(len(row_labels)), row_labels, fontsize=MIN_FONT)
+            else:
+                ax.set_yticks([])
+            ax.set_ylabel(what)
+    ticks = [0.0] + [s * 10.0 ** k for k in range(int(np.floor(np.log10(vmax))) + 1) for s in (-1, 1)]
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap="RdBu_r"), ax=axes, orientation="horizontal", location="bottom",
+                       shrink=0.8, aspect=40, ticks=sorted(ticks))
+    bar.ax.set_xticklabels([f"{t:g}".replace("-", "−") for t in sorted(ticks)])
+    bar.set_label("weight (symmetric log scale: 0, then ±1, ±10, ±100 evenly spaced)")
     fig.suptitle(title, fontsize=11)
     return fig
 

@@ -37,3 +37,20 @@ def test_code_the_reader_sees_fits_the_column(src):
         "tags", []))]
     wide = [line for c in shown for line in c.source.splitlines() if len(line) > CODE_COLUMNS]
     assert not wide, f"{src.name}: shown code lines over {CODE_COLUMNS} characters: {wide}"
+
+
+def test_both_colab_links_open_the_chapter_notebook():
+    """The chapter's own link (book/make_notebooks.py) and the theme's launch button (sphinx-book-theme joins
+    ``repository.path_to_book`` of ``_config.yml`` and the page's name: header_buttons/launch.py) both open
+    ``.../blob/<branch>/book/NN_name.ipynb``, never a ``/./book/`` form."""
+    import yaml
+    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "book" / "make_notebooks.py")
+    make_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_notebooks)
+    url, branch = make_notebooks.repository()
+    slug = url.split("github.com/")[-1]
+    expected = f"https://colab.research.google.com/github/{slug}/blob/{branch}/book/03_emergence.ipynb"
+    assert f"({expected})" in make_notebooks.header_cells("03_emergence")[0].source
+    relpath = (yaml.safe_load((ROOT / "_config.yml").read_text())["repository"].get("path_to_book") or "").strip("/")
+    theme = f"https://colab.research.google.com/github/{slug}/blob/{branch}/" + (f"{relpath}/" if relpath else "")
+    assert theme + "book/03_emergence.ipynb" == expected

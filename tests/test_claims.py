@@ -1,6 +1,8 @@
-"""The pre-registered claims as code: the measures, the seed rules, the chapter check, and that ``ihlib.claims``
-names exactly the claims of ``book/expectations.md``."""
+"""The pre-registered claims as code: the measures, the seed rules, the chapter check, that ``ihlib.claims`` names
+exactly the claims of ``book/expectations.md``, and that the page's result of each claim is what the shipped runs
+give, with a link to the chapter that judges it."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -62,6 +64,16 @@ def test_check_asserts_what_the_text_says():
     with pytest.raises(KeyError, match="X9"):
         claims.check(table, misses=["X9"])
     assert table["X2"].measured == "0" and "**misses**" in table._repr_markdown_()
+
+
+def test_a_claim_table_shows_comparisons_as_the_text_writes_them():
+    c = claims.per_seed("X1", "rise (from < 0.3 to >= 0.9) at every L_max", "<= 50", [10, 60], lambda e: e <= 50, 1, 2,
+                        epochs=True)
+    shown = claims.Claims([c])._repr_markdown_()
+    row = "| X1 | rise (from < 0.3 to ≥ 0.9) at every L<sub>max</sub> | ≤ 50 | ≥ 1 of 2 | 10, 60 (1 of 2 pass) |"
+    assert row in shown
+    assert ">=" not in shown and "<=" not in shown
+    assert c.threshold == "<= 50" and c.seeds == ">= 1 of 2"  # only the display changes, never the claim
 
 
 def fake_results(experiment: str, make, scale: str = "cpu") -> Results:
@@ -222,3 +234,108 @@ def test_paper_nocot_claims_wait_for_the_three_runs_and_read_epoch_300():
     assert claims.paper_nocot(two) == []
     learned = claims.paper_nocot(fake_results("ablations", lambda n, c: history([0.5] * 31), "paper"))
     assert [c.id for c in learned if not c.holds] == ["S11", "S12"]
+
+
+# --- the expectations page's result and chapter columns, against the shipped runs --------------------------------
+
+CPU_EXPERIMENTS = ("emergence", "ablations", "weight_decay", "width_length", "positional", "data", "transfer")
+PAPER_EXPERIMENTS = ("emergence", "transfer", "ablations")
+
+
+def groups(cpu: dict[str, Results], paper: dict[str, Results]) -> dict[str, claims.Claims]:
+    """Every claim group of ``ihlib.claims`` on runs (experiment -> Results, per scale), by function name, called as
+    the chapters call them; M1-M13 are not here (they need the models: :func:`circuit_groups`)."""
+    return {"emergence": claims.emergence(cpu["emergence"]), "ablations": claims.ablations(cpu["ablations"]),
+            "weight_decay": claims.weight_decay(cpu["weight_decay"], cpu["ablations"]),
+            "width_length": claims.width_length(cpu["width_length"], cpu["emergence"]),
+            "positional": claims.positional(cpu["positional"]), "data": claims.data(cpu["data"], cpu["emergence"]),
+            "transfer": claims.transfer(cpu["transfer"], cpu["emergence"]),
+            "paper_emergence": claims.paper_emergence(paper["emergence"]),
+            "paper_more_seeds": claims.paper_more_seeds(paper["emergence"]),
+            "paper_transfer": claims.paper_transfer(paper["transfer"], paper["emergence"]),
+            "paper_nocot": claims.paper_nocot(paper["ablations"])}
+
+
+def fake_groups() -> dict[str, claims.Claims]:
+    """Every group on fake runs (every run present), so that each group names all its claims."""
+    make = lambda name, cfg: history([0.0, 1.0] * 30)
+    return {**groups({e: fake_results(e, make) for e in CPU_EXPERIMENTS},
+                     {e: fake_results(e, make, "paper") for e in PAPER_EXPERIMENTS}),
+            "circuit": claims.circuit([measured("polynomial"), measured("parity")]),
+            "circuit_training": claims.circuit_training({"a": {0: measured("polynomial")}}, {"a": history([0.0, 1.0])})}
+
+
+def page_rows() -> dict[str, list[str]]:
+    """The expectations page's claim rows: id -> cells (id, statistic, threshold, seeds, result, judged in)."""
+    rows = {}
+    for line in EXPECTATIONS.read_text().splitlines():
+        if re.match(r"^\| ([A-Z]+\d+) \|", line):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows[cells[0]] = cells
+    return rows
+
+
+def page_result(cells: list[str]) -> str:
+    return cells[4].strip("*")
+
+
+def test_each_claim_links_the_chapter_that_judges_it():
+    rows = page_rows()
+    assert all(len(cells) == 6 for cells in rows.values()), "a claim row without its result and chapter"
+    sources = sorted((Path(__file__).parent.parent / "book" / "src").glob("*.py"))
+    for group, table in fake_groups().items():
+        (src,) = [s for s in sources if f"claims.{group}(" in s.read_text()]  # the one chapter that evaluates it
+        number = re.search(r"^# # (\w+)\.", src.read_text(), flags=re.M).group(1)  # its title's: "3", "4b"
+        for c in table:
+            assert rows[c.id][5] == f"[chapter {number}]({src.stem}.ipynb)", (c.id, rows[c.id][5])
+
+
+def test_the_page_states_the_result_of_each_claim_on_the_shipped_runs(tmp_path, monkeypatch):
+    """holds / misses as ``ihlib.claims`` evaluates it on the shipped runs; "waits for runs" for a claim whose runs
+    are not all shipped yet (a paper-scale group then leaves it out). Fails when a newly shipped run decides one."""
+    from booktext import shipped
+    from ihlib.results import finished_results
+    monkeypatch.setenv("IHLIB_RESULTS", str(tmp_path))  # the shipped runs only, never a local cache
+    evaluated = groups({e: shipped(e, "cpu") for e in CPU_EXPERIMENTS},
+                       {e: finished_results(e, "paper") for e in PAPER_EXPERIMENTS})
+    outcome = {c.id: "holds" if c.holds else "misses" for table in evaluated.values() for c in table}
+    rows = page_rows()
+    for group, table in fake_groups().items():
+        if group.startswith("circuit"):
+            continue
+        for c in table:
+            assert page_result(rows[c.id]) == outcome.get(c.id, "waits for runs"), c.id
+    assert {page_result(r) for r in rows.values()} == {"holds", "misses", "waits for runs"}
+    assert all(r[4] == "**misses**" for r in rows.values() if page_result(r) == "misses")  # in bold, as chapters
+
+
+def test_the_page_states_the_result_of_each_circuit_claim(tmp_path, monkeypatch):
+    """M1-M11 miss whatever the interventions measure: no parity model has a head, and the rule needs one per task
+    (so ideal measurements stand in for them here). M12-M13 are measured on the two snapshots they are about, as
+    chapter 4b does (about 15 s on one thread)."""
+    from booktext import shipped_run
+    from ihlib import metrics
+    from ihlib.results import finished_results
+    monkeypatch.setenv("IHLIB_RESULTS", str(tmp_path))
+    models = [(scale, task, seed) for scale, seeds in (("cpu", {"polynomial": 3, "parity": 1}),
+                                                       ("paper", {"polynomial": 3, "parity": 3}))
+              for task, n in seeds.items() for seed in range(n)]
+    shipped = {scale: finished_results("emergence", scale) for scale in ("cpu", "paper")}
+    heads = {}
+    for scale, task, seed in models:  # the head as ihlib.circuit.measure reads it: at the last evaluation
+        h = shipped[scale][f"{task}_s{seed}"].history
+        heads[scale, task, seed] = claims.has_head(h, h[-1]["epoch"])
+    assert not any(head for (_, task, _), head in heads.items() if task == "parity")  # what the page says
+    ideal = [dataclasses.replace(measured(t), label=f"{s} {t} s{n}", head=heads[s, t, n]) for s, t, n in models]
+    outcome = {c.id: "holds" if c.holds else "misses" for c in claims.circuit(ideal)}
+
+    snapshots, histories = {}, {}
+    for scale in ("cpu", "paper"):
+        run = shipped_run("emergence", "polynomial_s0", scale)
+        before = max(e for e in run.snapshots if e < metrics.first_epoch(run.history))  # the snapshot before the rise
+        label = f"{scale} polynomial s0"
+        snapshots[label], histories[label] = {before: circuit.measure(run, label, epoch=before)}, run.history
+    outcome.update({c.id: "holds" if c.holds else "misses" for c in claims.circuit_training(snapshots, histories)})
+    rows = page_rows()
+    assert sorted(outcome) == sorted(i for i in rows if i.startswith("M"))
+    assert {i: page_result(rows[i]) for i in outcome} == outcome

@@ -117,17 +117,46 @@ def test_live_stepper_slider_shows_epochs_and_falls_back_to_the_animation(monkey
     assert "VBox" not in bundle["text/plain"]
 
 
-def test_weight_blocks_figure_is_legible_and_saturates_each_panel():
+def test_weight_blocks_show_magnitudes_on_one_scale_and_only_the_blocks_read():
     rng = np.random.default_rng(0)
     m = rng.normal(size=(6, 12)) * (rng.random((6, 12)) > 0.7)
-    m[0, 0] = 1000.0  # a large constant would wash out the rest without saturation
-    fig = viz.plot_weight_blocks([(m, "layer 1 query", "head dim")] * 3, ["const", "token", "pos"], [0, 1, 5, 12],
+    m[:, 5:] = 0.0  # the third block is never read: it is cropped away
+    m[0, 0] = 1000.0  # a large constant, on the same colour scale as the rest
+    tall = np.zeros((40, 12))
+    tall[:, 6] = 2.0
+    fig = viz.plot_weight_blocks([(m, "layer 1 query", "head dim"), (m[:2], "query and key", "dim", ["q", "k"]),
+                                  (tall, "an MLP", "unit")], ["const", "token", "pos"], [0, 1, 5, 12],
                                  "a hand-built head")
     assert viz.legibility_problems(fig) == []
-    image = fig.axes[0].images[0].get_array()
-    assert np.isclose(np.abs(image[np.abs(m) > 1]).min(), 1.0)  # every weight that matters at full colour
-    assert not fig.axes[3].axison  # the unused fourth panel is hidden
+    image = fig.axes[0].images[0]
+    kept = np.where(np.abs(m) > 1.0, m, 0.0)[:, :5]  # under 1e-3 of the largest: rounding noise, drawn as 0
+    assert image.get_array().shape == (6, 5) and np.allclose(image.get_array(), kept)  # the values themselves
+    assert image.norm.vmax == 1000.0 and fig.axes[2].images[0].norm is image.norm  # one scale for all panels
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["const", "token"]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["q", "k"]
+    assert fig.axes[2].get_subplotspec().colspan == range(0, 2)  # a tall panel takes the whole row
     plt.close(fig)
+
+
+def test_the_stepper_counts_steps_greys_the_future_and_compares_two_models():
+    fig, axes = viz._stepper_figure(2, n_models=2)
+    seq = sequence(6)
+    labels, first = viz.cot_steps(model(6), seq, VOCAB)
+    _, second = viz.cot_steps(model(6), seq, VOCAB)
+    frame = {"hand-built": first[2], "trained": second[2]}
+    viz._draw_step(axes, labels, frame, 6, "")
+    assert fig._suptitle.get_text().startswith("step 3 of 6")
+    assert "hand-built" in axes[0].get_title() and "trained" in axes[0].get_title()
+    future = {t.get_text(): t.get_color() for pos, t in zip(axes[0].get_xticks(), axes[0].get_xticklabels())
+              if pos > first[2].query}
+    assert future and set(future.values()) == {viz.FUTURE_COLOUR}
+    assert [len(bars) for bars in axes[0].containers] == [first[2].query + 1] * 2  # a bar per model and token
+    assert viz.legibility_problems(fig) == []
+    plt.close(fig)
+    html = viz._animation_html(lambda i: (labels, {"a": first[i], "b": second[i]}, 6, ""), len(first), 2,
+                               [viz.step_counter(f.query, 6) for f in first])
+    assert html.count("data:image/png;base64,") == len(first) + 1 and "step 1 of 6" in html
+    assert "flex-wrap:wrap" in html and "width:100%" in html  # wraps and shrinks at phone width
 
 
 def test_attention_shares_add_up_and_their_figure_is_legible():
