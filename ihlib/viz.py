@@ -7,6 +7,7 @@ play button and frame slider, no kernel needed) in the static book; :func:`show_
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -296,8 +297,9 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
 
 
 #: Colours for the seeds of one panel of :func:`plot_seed_panels` (Okabe-Ito: apart for the common colour
-#: blindnesses, and in lightness too, so that neighbours stay apart in grey).
-SEED_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+#: blindnesses, and in lightness too, so that neighbours stay apart in grey): blue, gold, green, pink, orange, one
+#: hue each for the first five seeds (no two blues), then grey.
+SEED_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#999999")
 
 
 def _carried_mean(runs: Sequence[Sequence[dict]], key: str, x: str) -> tuple[list, list]:
@@ -354,11 +356,32 @@ def plot_seed_panels(panels: dict[str, dict[str, Sequence[Sequence[dict]]]],
     return fig
 
 
+_MATH_WORDS = (("\\times", "×"), ("\\cdot", "·"), ("\\leq", "≤"), ("\\geq", "≥"), ("\\le", "≤"), ("\\ge", "≥"),
+               ("\\to", "→"), ("\\ldots", "…"), ("\\dots", "…"), ("\\lvert", "&#124;"), ("\\rvert", "&#124;"))
+
+
+def math_as_html(text: str) -> str:
+    """``$...$`` written as HTML: the book renders notebook outputs as GitHub markdown, which has no math, so a table
+    title ``$L_{max}$ = 8`` would show its dollars; ``L<sub>max</sub> = 8`` reads the same in the book and in Colab."""
+    def one(match: re.Match) -> str:
+        math = match.group(1)
+        for command, symbol in _MATH_WORDS:
+            math = math.replace(command, symbol)
+        math = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", math)
+        math = re.sub(r"_(\w)", r"<sub>\1</sub>", math)
+        math = re.sub(r"\^\{([^}]*)\}", r"<sup>\1</sup>", math)
+        math = re.sub(r"\^(\w)", r"<sup>\1</sup>", math)
+        return math.replace("{", "").replace("}", "")
+    return re.sub(r"\$([^$]+)\$", one, text)
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence], title: str = "", note: str = "") -> Markdown:
-    """A table for a notebook output: a bold ``title`` above, an italic ``note`` below; cells shown with ``str``."""
+    """A table for a notebook output: a bold ``title`` above, an italic ``note`` below; cells shown with ``str``,
+    their ``$...$`` as HTML (:func:`math_as_html`)."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return Markdown((f"**{title}**\n\n" if title else "") + "\n".join(lines) + (f"\n\n*{note}*" if note else ""))
+    text = (f"**{title}**\n\n" if title else "") + "\n".join(lines) + (f"\n\n*{note}*" if note else "")
+    return Markdown(math_as_html(text))
 
 
 @dataclass

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from booktext import says, shipped
-from ihlib.claims import span
 from ihlib.engine import Converged
 from ihlib.experiments import EXPERIMENTS
 from ihlib.metrics import attention_stats, head_epoch, ideal_attention, target_mask
@@ -17,7 +16,6 @@ from ihlib.presets import CPU_RECIPE, FAST_RECIPE, PAPER, PAPER_L8
 from ihlib.tasks import EOS, Vocabulary, make_dataset, polynomial_task, sequence_length
 
 BLOCKS = {"authors' block": "paper_L8", "pre-LN block": "paper_L8_preln"}
-NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
 
 def recipes():
@@ -62,11 +60,12 @@ def test_the_recipe_and_the_head_criterion_are_the_libraries():
     assert (Converged().level, Converged().patience) == (0.99, 3)
     runs = recipes()
     assert all(len(runs.cell(cell)) == 3 for cell in BLOCKS.values())
-    says("02", "learning rate $3\\cdot10^{-4}$", f"batch {cfg.batch_size}", f"$d = {cfg.dim}$",
-         f"at $L_{{max}} = {cfg.max_len}$ with each block, three seeds each, for up to {cfg.epochs} epochs",
-         f"Test accuracy is measured every {cfg.eval_every} epochs",
-         "once it has been $\\geq 0.99$ at three evaluations in a row",
-         "test accuracy $\\geq 0.95$ with layer-2 peakiness $\\geq 0.9$")
+    assert all(r.config.max_len == cfg.max_len and r.config.epochs == cfg.epochs for r in runs.values())
+    # the recipe's settings are in a table the chapter computes from the runs' configs; the prose keeps these
+    says("02", f"the paper's recipe (the table below) at $L_{{max}} = {cfg.max_len}$ with each block, three seeds "
+               "each", "A run stops once it has converged, or when its epoch budget runs out",
+         f"test accuracy $\\geq {defaults['accuracy'].default}$ with layer-2 peakiness "
+         f"$\\geq {defaults['peakiness'].default}$")
 
 
 def test_the_block_comparison_is_what_the_text_says():
@@ -81,8 +80,8 @@ def test_the_block_comparison_is_what_the_text_says():
     worst = lost[0].history[-1]
     assert worst["epoch"] == PAPER_L8.epochs
     assert all(row["epoch"] < PAPER_L8.epochs for name, row in last.items() if name != lost[0].name)  # stopped early
-    says("02", f"one pre-LN seed reaches only {worst['test_accuracy']:.2f} test accuracy in {worst['epoch']} epochs",
-         "the pre-LN block lost one seed in 300 epochs")
+    says("02", f"one pre-LN seed is still at {worst['test_accuracy']:.2f} test accuracy when its epoch budget runs out",
+         f"the pre-LN block lost one seed in {worst['epoch']} epochs")
 
     just_under = [r for r in runs.values() if r.history[-1]["test_accuracy"] >= 0.95
                   and 0.85 <= r.history[-1]["peakiness_layer2"] < 0.9]
@@ -90,11 +89,10 @@ def test_the_block_comparison_is_what_the_text_says():
     says("02", "Two accurate runs, one per block, stop with layer-2 peakiness just under 0.9")
 
     accurate = [row for row in last.values() if row["test_accuracy"] >= 0.99]
-    l1 = span([row["peakiness_layer1"] for row in accurate]).split("-")
-    l2 = span([row["peakiness_layer2"] for row in accurate]).split("-")
-    says("02", f"{l1[0]} to {l1[1]} in the {NUMBERS[len(accurate)]} runs with test accuracy $\\geq 0.99$, against "
-               f"{l2[0]} to {l2[1]} for layer 2")
-    assert max(row["peakiness_layer1"] for row in accurate) < 0.6  # "many CoT tokens put less than half ... on EoI"
+    l1 = max(row["peakiness_layer1"] for row in accurate)
+    assert min(row["peakiness_layer2"] for row in accurate) - l1 > 0.25  # "far below layer 2's"
+    says("02", f"in every run with test accuracy $\\geq 0.99$ it is at most {l1:.2f}, far below layer 2's")
+    assert l1 < 0.6  # "many CoT tokens put less than half ... on EoI"
 
 
 def test_the_differences_table():

@@ -19,7 +19,6 @@ def test_seed_0_up_close():
     h = shipped("emergence").cell("polynomial")[0].history
     says("03", f"layer-2 peakiness passes 0.5 at epoch {first_epoch(h, 'peakiness_layer2', 0.5)} and test accuracy "
                f"at epoch {first_epoch(h, 'test_accuracy', 0.5)}")
-    assert abs(h[-1]["peakiness_layer1"] - 0.5) < 0.1  # "its peakiness ends near 0.5"
 
 
 def test_five_seeds_the_head_comes_first():
@@ -46,14 +45,15 @@ def test_paper_scale_polynomial():
     grown = [r for r in poly if epoch_to(r.history) < 200]
     (stuck,) = [r for r in poly if r not in grown]
     assert [r.seed for r in grown] == [0, 2] and stuck.seed == 1
-    says("03", f"Seeds 0 and 2 first reach 0.9 at epochs {epoch_to(grown[0].history):g} and "
-               f"{epoch_to(grown[1].history):g}", "seed 1 stays below 0.2 to epoch 300, with no head")
-    assert max(row["test_accuracy"] for row in stuck.history) < 0.2 and stuck.history[-1]["epoch"] == 300
+    says("03", "Seeds 0 and 2 reach full accuracy with a sharp layer 2",
+         "seed 1 stays below 0.2 to its last epoch, with no head")
+    assert all(r.history[-1]["test_accuracy"] == 1 for r in grown)
+    assert max(row["test_accuracy"] for row in stuck.history) < 0.2
     assert head_epoch(stuck.history) == float("inf")
     assert all(r.history[-1]["peakiness_layer2"] >= 0.95 for r in grown)  # "near 1"
     assert max(at(r.history, 100) for r in poly) < 0.2  # "every seed is still low at epoch 100"
     means = [np.mean([at(r.history, e) for r in poly]) for e in (100, 200)]
-    says("03", f"the mean of our three seeds is {means[0]:.2f} at epoch 100 and {means[1]:.2f} at 200")
+    assert means[0] < 0.4 and means[1] < 0.9  # "stays below the paper's" (0.4 at epoch 100, 0.9 by 200)
 
 
 def test_paper_scale_parity_and_claims_text():
@@ -72,15 +72,15 @@ def test_figure_3_6_the_authors_code_and_their_averaging():
         "external", "authors_code_polynomial_L16.csv").read_text())))
     epochs = [int(float(r["epoch"])) for r in rows]
     first = [next(e for e, r in zip(epochs, rows) if float(r[f"seed{s}_test_accuracy"]) >= 0.9) for s in (0, 1)]
-    says("03", f"its seeds first reached 0.9 at epochs {first[0]} and {first[1]}")
+    assert min(first) > 100  # "behind the paper at epoch 100 as ours is"
     theirs_100 = np.mean([float(rows[epochs.index(100)][f"seed{s}_test_accuracy"]) for s in (0, 1)])
     poly = paper_runs("polynomial")
     grid = sorted({row["epoch"] for r in poly for row in r.history})
     plain, _, _ = seed_mean([r.history for r in poly], grid)
     rule, _, n = seed_mean([r.history for r in poly], grid, authors=True)
     assert np.allclose(plain, rule) and n == 3  # "the authors' averaging changes nothing"
-    assert f"{theirs_100:.2f}" == f"{plain[grid.index(100)]:.2f}"  # "the same as ours"
-    says("03", f"their mean at epoch 100 is {theirs_100:.2f}, the same as ours")
+    assert f"{theirs_100:.2f}" == f"{plain[grid.index(100)]:.2f}" and theirs_100 < 0.4  # "the same as ours"
+    says("03", "its mean there is the same as ours")
 
 
 def test_parity_seeds_at_L8():

@@ -38,9 +38,12 @@ def test_parity_without_cot_a3():
         assert h[-1]["test_accuracy_L1"] == 1 and abs(h[-1]["test_accuracy_L8"] - 0.5) <= 0.05
         assert h[-1]["train_accuracy"] - h[-1]["test_accuracy"] < 0.05  # "no better than its test accuracy"
         late = [row["test_accuracy"] for row in h if row["epoch"] >= 100]
-        assert max(late) - min(late) < 0.05
-    says("05", "is near chance (0.5) at length 8", "From epoch 100 to the end its test accuracy stays within a band "
-                                                   "0.05 wide", "more than our 300 epochs")
+        assert max(late) - min(late) < 0.05  # "over most of training ... a narrow band"
+    says("05", "each seed gets the shortest lengths right and is near chance at the longest",
+         "over most of training its test accuracy stays in a narrow band")
+    paper_epochs = 1000  # the paper's runs without CoT (a quoted value)
+    assert ablations.cell("parity_nocot")[0].config.epochs * 3 <= paper_epochs
+    says("05", "the paper trains for much longer than we do")
     parity_cot = emergence.histories("parity")
     reached = sum(epoch_to(h) < NEVER for h in parity_cot)
     says("05", f"reach 0.9 in {WORDS[reached]} seeds of {WORDS[len(parity_cot)]}")
@@ -54,16 +57,15 @@ def test_one_layer_a4():
                "though still rising")
     assert all(at(h, 300) - at(h, 240) > 0.05 for h in one)  # "still rising"
     per_length = [[h[-1][f"test_accuracy_L{n}"] for n in range(1, 9)] for h in one]
-    assert all(a[0] == a[1] == 1 for a in per_length)  # lengths 1 and 2 right
-    assert all(0.85 <= a[2] <= 0.95 for a in per_length)  # length 3 mostly
-    assert all(0.3 <= a[3] <= 0.55 for a in per_length)  # length 4 in part
-    assert max(max(a[4:7]) for a in per_length) <= 0.3  # lengths 5 to 7 rarely
-    assert sorted(a[7] >= 0.95 for a in per_length) == [False, True, True]  # two seeds of three, length 8 again
-    says("05", "in two seeds of three, length 8 again")
+    assert all(a[0] == a[1] == 1 for a in per_length)  # the shortest lengths right
+    assert all(a[1] > a[2] > a[3] > max(a[4:7]) for a in per_length)  # "fall as L grows"
+    assert max(max(a[4:7]) for a in per_length) <= 0.3
+    assert sorted(a[7] >= 0.95 for a in per_length) == [False, True, True]  # two seeds of three, the longest again
+    says("05", "in two seeds of three, get the longest length right again")
     train = make_dataset(polynomial_task(), 2, 1024, seed=0)
     inputs = {n: len({tuple(row[1:n + 1].tolist()) for row in train.of_length(n)}) for n in (1, 2)}
-    assert inputs == {1: 10, 2: 100}
-    says("05", f"every one of their {inputs[1]} and {inputs[2]} inputs")
+    assert inputs == {1: 10, 2: 100}  # every possible input of lengths 1 and 2 (10 ** n)
+    says("05", "the training set holds every possible input of those lengths")
 
 
 def test_frozen_positions_a5():
@@ -83,7 +85,9 @@ def test_width_length_grid():
     steps = {r.config.max_len: r.history[-1]["step"] for r in grid.values() if r.history[-1]["epoch"] == epochs[8]
              and r.config.max_len == 8}
     (budget,) = set(steps.values())
-    says("05", f"({budget:,}: {epochs[8]} epochs at $L_{{max}} = 8$, {epochs[6]} at 6, {epochs[4]} at 4)",
+    full = {r.history[-1]["step"] for r in grid.values() if r.history[-1]["epoch"] == epochs[r.config.max_len]}
+    assert full == {budget} and epochs[4] > epochs[6] > epochs[8]  # one budget; "shorter sequences get more epochs"
+    says("05", f"the same number of optimiser steps, {budget:,}, so that shorter sequences get more epochs",
          "36 runs of the paper's recipe")
     table = claims.width_length(grid, emergence)
     assert len(table) == 5 and [c.id for c in table if not c.holds] == ["W2"]
@@ -91,12 +95,13 @@ def test_width_length_grid():
     missed = sorted((r.history[-1] for r in grid.values()
                      if r.name.startswith("d64_L6") and r.history[-1]["test_accuracy"] < 0.95),
                     key=lambda h: h["test_accuracy"])
-    assert len(missed) == 2
-    assert all(h["peakiness_layer1"] < 0.005 and h["peakiness_layer2"] < 0.005 for h in missed)
-    says("05", f"end at accuracies of {missed[0]['test_accuracy']:.2f} and {missed[1]['test_accuracy']:.2f} with "
-               "layer-1 and layer-2 peakiness both at 0.00")
-    widths = dict(re.findall(r"L (\d+): d (\d+)", table["W4"].measured))
-    says("05", f"is {widths['4']} at $L_{{max}} = 4$, {widths['6']} at 6 and {widths['8']} at 8 (W4)")
+    assert len(missed) == 2  # "only one seed of three reaches 0.95"
+    says("05", "only one seed of three reaches 0.95 within the step budget")
+    around = [r.history[-1]["test_accuracy"] for r in grid.values() if r.config.dim == 64 and r.config.max_len != 6]
+    assert len(around) == 6 and min(around) >= 0.95  # "every seed succeeds at the lengths on either side"
+    assert all(h["test_accuracy"] > 0.5 for h in missed)  # "well above chance" (1/11)
+    peak = max(max(h["peakiness_layer1"], h["peakiness_layer2"]) for h in missed)
+    says("05", f"layer-1 and layer-2 peakiness both at {peak:.2f}")
 
 
 def test_positional_sweep():
@@ -112,16 +117,19 @@ def test_positional_sweep():
         assert min(p4) > max(p16), kind
     ends = {cell: [h[-1]["test_accuracy"] for h in positional.histories(cell)] for cell in positional.cells()}
     assert all(a >= 0.99 for a in ends["frozen_p4"]) and sum(a >= 0.99 for a in ends["learned_p4"]) == 1
-    says("05", "The three frozen seeds all end at an accuracy of 0.99 or more", "while only one learned seed does")
-    # "one of them only in its last three evaluations"
+    says("05", "Every frozen seed ends converged", "while only one learned seed does")
+    # "one of them only at the very end of its budget"
     assert max(epoch_to(h, 0.99) for h in positional.histories("frozen_p4")) >= budget - 2 * every
-    for h in positional.histories("learned_p4"):  # the unconverged seeds swing: >= 5 jumps of 0.2 in the second half
-        acc = [row["test_accuracy"] for row in h[len(h) // 2:]]
-        assert acc[-1] >= 0.99 or sum(abs(a - b) >= 0.2 for a, b in zip(acc, acc[1:])) >= 5
+    for h in positional.histories("learned_p4"):  # the unconverged seeds fall back again and again, by 0.2 or more
+        acc = [row["test_accuracy"] for row in h]
+        half = acc[len(acc) // 2:]
+        assert acc[-1] >= 0.99 or (sum(abs(a - b) >= 0.2 for a, b in zip(half, half[1:])) >= 5
+                                   and sum(a - b >= 0.2 for a, b in zip(acc, acc[1:])) >= 3)
+    says("05", "by 0.2 or more from one evaluation to the next")
     ever = {cell: sum(epoch_to(h, 0.99) < NEVER for h in positional.histories(cell))
             for cell in ("learned_p4", "frozen_p4")}
     assert ever == {"learned_p4": 2, "frozen_p4": 3}
-    says("05", "two learned seeds of three reached 0.99 at some point, against all three frozen ones")
+    says("05", "fewer learned seeds than frozen ones ever reached 0.99")
     assert len(EXPERIMENTS["positional"].runs("paper")) == 30
     says("05", "about 30 runs of an hour or more each")
 
@@ -146,7 +154,10 @@ def test_what_we_learned():
     assert missing == ["A3", "W2", "P2", "P3"]
     says("05", f"{len(chapter) - len(missing)} of this chapter's {len(chapter)} claims hold and four miss: A3, W2, "
                "and P2 and P3")
-    says("05", "the narrowest width at which two seeds of three succeed is 16 at $L_{max} = 4$, 32 at 6 and 64 at 8")
+    widths = dict(re.findall(r"L (\d+): d (\d+)", claims.width_length(grid, emergence)["W4"].measured))
+    assert [int(widths[n]) for n in ("4", "6", "8")] == sorted(int(widths[n]) for n in ("4", "6", "8"))  # grows
+    says("05", f"the narrowest width at which most seeds succeed grows from $d = {widths['4']}$ at $L_{{max}} = 4$ to "
+               f"$d = {widths['8']}$ at $L_{{max}} = 8$ (W4)")
     assert claims.width_length(grid, emergence)["W4"].measured == "L 4: d 16, L 6: d 32, L 8: d 64"
 
 
@@ -155,7 +166,7 @@ def test_the_position_panels_are_legible():
 
     from ihlib.viz import legibility_problems, plot_seed_panels
     positional = shipped("positional")
-    styles = {"learned positions": {"color": "#0072B2", "ls": "-"}, "frozen positions": {"color": "#E69F00", "ls": "--"}}
+    styles = {"learned positions": {"color": "#0072B2", "ls": "-"}, "frozen positions": {"color": "#D55E00", "ls": "--"}}
     fig = plot_seed_panels({f"positions on {p} coordinates": {f"{k} positions": positional.histories(f"{k}_p{p}")
                                                               for k in ("learned", "frozen")} for p in (16, 4)},
                            ("test_accuracy", "peakiness_layer2"), styles=styles)

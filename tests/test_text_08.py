@@ -31,7 +31,7 @@ def test_the_runs_the_chapter_describes(runs):
     says("08", "the `fast` recipe (its own 60 epochs)")  # and Table 8.2's note
     assert all(r.config.epochs == 300 for r in decay.cell("decay_cot") + decay.cell("decay_nocot"))
     assert all(h[-1]["epoch"] == 300 for h in paper_cot)  # "chapter 3's 300 epochs"
-    says("08", "earlier than chapter 3's 300 epochs")
+    says("08", "earlier than chapter 3's runs")
 
 
 def test_with_cot(runs):
@@ -59,7 +59,7 @@ def test_with_cot(runs):
     converged = [h for h in fast.histories("fast") if claims.epoch_to(h) < claims.NEVER]
     assert len(converged) == 4 and len(fast.histories("fast")) == 5
     assert min(h[-1]["peakiness_layer1"] for h in converged) >= 0.25
-    says("08", "does grow layer-1 attention to EoI in the four of its five seeds that converge")
+    says("08", "grows layer-1 attention to EoI in the four of its five seeds that converge")
 
 
 def test_where_layer_1_looks(runs):

@@ -127,17 +127,25 @@ def test_the_claims_and_their_relaxed_reading(runs, measured, heads, snapshots):
     claims.check(table, misses=[c.id for c in table])
     passing = {c.id: c.measured.split("(")[-1].split(" pass")[0] for c in table}
     held = [i for i in ("M1", "M3", "M5", "M7", "M9", "M10", "M11") if passing[i] == "4 of 4"]
-    says("09", f"{', '.join(held[:-1])} and {held[-1]} would hold")
-    assert held == ["M1", "M3", "M5", "M7", "M9", "M10", "M11"]
+    says("09", "relaxed to polynomial only: most would hold; M2 and M4 would miss",
+         "M6 and M8 would hold at the `paper` scale only")
+    assert held == ["M1", "M3", "M5", "M7", "M9", "M10", "M11"]  # most (seven of eleven)
     assert passing["M2"] == passing["M4"] == "0 of 4"
+    assert all(acc(v, "layer 2: uniform over the inputs") > v.chance + 0.1 for v in heads)  # well above chance
     keeps = [acc(v, "layer 1: one-hot on EoI") for v in heads]
     assert 0.3 < min(keeps) and max(keeps) < 0.8  # a third to three quarters
     m6 = [v.label for v in heads if acc(v, "layer 1: uniform") <= 0.5]
     m8 = [v.label for v in heads if v.probes["t", "embedding"].accuracy <= 0.5]
     assert m6 == m8 == ["paper polynomial s0", "paper polynomial s2"]  # the paper scale only
     assert all(0.6 < acc(v, "layer 1: uniform") < 0.7 for v in heads if v.label.startswith("cpu"))  # two thirds
-    says("09", "at $L_{max} = 8$ uniform layer 1 keeps two thirds")
-    assert all(runs[m].config.max_len == 8 for m in runs if m.startswith("cpu"))
+    # "at the `cpu` scale's shorter L_max, uniform layer 1 keeps more of the answers, and the embedding alone fixes
+    # t more often"
+    assert max(runs[m].config.max_len for m in runs if m.startswith("cpu")) < min(
+        runs[m].config.max_len for m in runs if m.startswith("paper"))
+    cpu_heads, paper_heads = ([v for v in heads if v.label.startswith(s)] for s in ("cpu", "paper"))
+    assert min(acc(v, "layer 1: uniform") for v in cpu_heads) > max(acc(v, "layer 1: uniform") for v in paper_heads)
+    assert min(v.probes["t", "embedding"].accuracy for v in cpu_heads) > max(
+        v.probes["t", "embedding"].accuracy for v in paper_heads)
     training = claims.circuit_training(snapshots, {m: runs[m].history for m in SEED0})
     claims.check(training, misses=["M12", "M13"])
 

@@ -206,3 +206,9 @@ def test_grid_outlines_the_cells_it_is_given_whatever_the_panel_shows():
     with pytest.raises(ValueError, match="shape"):
         viz.grid_heatmap(values, [1, 2], [3, 4], "L2", "x", "y", ax, outlined=marked[:1])
     plt.close(fig)
+
+
+def test_tables_write_their_math_as_html_for_the_book_renders_outputs_without_math():
+    table = viz.markdown_table(["$L_{max}$", "2 $\\times$ $d$"], [["$x_t$", 1]], title="at $L_{max} = 8$")
+    assert "$" not in table.data
+    assert "L<sub>max</sub> = 8" in table.data and "2 × d" in table.data and "x<sub>t</sub>" in table.data

@@ -38,11 +38,31 @@ cot_stepper({"hand-built": hand_L, "trained": trained.model}, seq, vocab)
 # the tokens not written yet are greyed. Top: layer 1, whose ideal key is EoI (outlined blue); bottom: layer 2,
 # whose ideal key is $x_t$. Grey bars are the hand-built head, red bars the trained model. Look at the bottom panel
 # first: at every step both models put their layer-2 attention on $x_t$. Then the top panel: the hand-built layer 1
-# puts all its weight on EoI at every step after the first; the trained one looks at EoI most at steps 2, 3 and 6 (and
-# at the end), but at steps 4, 5, 7 and 8 it gives EoI little and spreads its weight over the inputs instead (the
-# panel's title names the token with the largest bar). At step 1 the current token *is* EoI, so layer 1 has no
-# target there. Both models write every answer right.
-#
+# puts all its weight on EoI at every step after the first (at the first step the current token *is* EoI, so layer
+# 1 has no target); the trained one looks at EoI most at some steps, while at others it gives EoI little and
+# spreads its weight over the inputs (the panel's title names the token with the largest bar; the table below
+# lists every step). Both models write every answer right.
+
+# %% tags=["hide-input"]
+from ihlib.viz import cot_steps, markdown_table
+
+_, hand_frames = cot_steps(hand_L, seq, vocab)
+step_labels, trained_frames = cot_steps(trained.model, seq, vocab)
+eoi = L + 1
+markdown_table(
+    ["step", "layer 1 on EoI: hand-built", "trained",
+     "trained layer 1 looks most at", "layer 2 on $x_t$: hand-built", "trained"],
+    [[t if t <= L else "end",
+      f"{h.rows[0][eoi]:.2f}", f"{r.rows[0][eoi]:.2f}",
+      step_labels[int(np.argmax(r.rows[0][: r.query + 1]))],
+      f"{h.rows[1][t]:.2f}" if t <= L else "–",
+      f"{r.rows[1][t]:.2f}" if t <= L else "–"]
+     for t, (h, r) in enumerate(zip(hand_frames, trained_frames), start=1)],
+    title="Figure 4.1's attention weights, step by step",
+    note="the weight each layer puts on its ideal key at each step; at the "
+         "end the current token is $y_L$ and the model writes EoS")
+
+# %% [markdown]
 # **The answer, in short.** Yes: one function of `ihlib` sets the weights of a transformer that solves any
 # iterative task with CoT, exactly, at every length up to $L_{max}$, and only its last MLP knows the task. A trained
 # model's layer 2 attends where the hand-built one does; its layer 1 does not, and still works. The hand-built head
@@ -228,9 +248,9 @@ markdown_table(["input length L", "layer 1", "layer 2"],
 
 # %% [markdown]
 # **What the comparison shows** (at the `cpu` scale, the run shipped with `ihlib`, seed 0). In layer 2 the two
-# models pick the same key for 0.95 to 0.97 of the pattern's queries at every length in the table: the trained
-# layer 2 attends where the hand-built iteration head does. In layer 1 they agree less (0.48 to 0.82): the
-# construction sends every CoT token to EoI with weight 1, while the trained model's layer-1 peakiness (0.54, in the
+# models pick the same key for at least 0.95 of the pattern's queries at every length in the table: the trained
+# layer 2 attends where the hand-built iteration head does. In layer 1 they agree far less, at every length: the
+# construction sends every CoT token to EoI with all its weight, while the trained model's layer-1 peakiness (in the
 # table's note) says that many CoT tokens give EoI less than half their attention. Our reading, not tested here:
 # the layer-1 output only has to tell the MLP where the input ended, and a partial, position-dependent blend of EoI
 # and its neighbours carries that as well as a sharp copy does, so training has no reason to sharpen it.
@@ -247,16 +267,29 @@ markdown_table(["input length L", "layer 1", "layer 2"],
 #
 # ## How wide must it be?
 #
-# Every feature gets its own direction. With $V$ tokens and $P = 2L_{max} + 2$ positions the stream holds
-# $1 + 3V + 3P$ features (the constant, three blocks of size $V$ and three of size $P$), and LayerNorm's mean removal
-# costs one more dimension: $d = 3V + 3P + 2$. The layer-1 MLP needs $L_{max}(L_{max}+3)/2$ hidden units, the layer-2
-# MLP $|S||X| + |X| + 2$ for a task with state set $S$ and input alphabet $X$. Below width $d$ the features must
-# share directions. We test this by placing them on random, nearly orthogonal directions (one draw, seed 0) at
-# $d - 1$, $d$, $2d$ and $4d$, and measure the worst per-length accuracy.
+# Every feature gets its own direction: the constant, three blocks the size of the vocabulary and three the size of
+# the range of positions, and one dimension more, which LayerNorm's mean removal costs. Each MLP needs one hidden
+# unit per entry of its lookup table. The table below gives the formulas, and their values for polynomial
+# iteration. Below the exact width the features must share directions. We test this by placing them on random,
+# nearly orthogonal directions (one draw) at one dimension below the exact width, at it, and at twice and four
+# times it, and measure the worst per-length accuracy (the second table).
 
 # %% tags=["hide-input"]
 from ihlib.handcrafted import accuracy_by_width, min_exact_width
 
+units1, units2 = mlp_units(poly_task, L_MAX)
+markdown_table(
+    ["what", "formula", f"polynomial, $L_{{max}}$ = {L_MAX}"],
+    [["tokens $V$", "the vocabulary", vocab.size],
+     ["positions $P$", "$2L_{max} + 2$", lay.n_positions],
+     ["exact width $d$", "$3V + 3P + 2$", min_exact_width(vocab, L_MAX)],
+     ["layer-1 MLP units", "$L_{max}(L_{max}+3)/2$", units1],
+     ["layer-2 MLP units", r"$\lvert S \rvert \lvert X \rvert + \lvert X \rvert + 2$", units2]],
+    title="What the construction needs",
+    note="$S$: the task's set of states, $X$: its input alphabet; the "
+         "stream holds $1 + 3V + 3P$ features")
+
+# %% tags=["hide-input"]
 table = []
 for lmax in ([4] if SCALE == "smoke" else [4, 8, 16, 32]):
     exact = min_exact_width(vocab, lmax)

@@ -80,11 +80,21 @@ def all_right_up_to(row):
     return (good[0] if good else cfg.max_len + 1) - 1
 
 
+LATE = cfg.epochs // 3  # the last two thirds of training: epoch 100 on at the cpu scale
+
+
+def late_band(history, start=LATE):
+    """The lowest and highest test accuracy from epoch ``start`` on."""
+    late = [row["test_accuracy"] for row in history if row["epoch"] >= start]
+    return f"{min(late):.2f} to {max(late):.2f}"
+
+
 display(markdown_table(
-    ["setting", "seed", "test acc.", "train acc.", "acc. at L = 1", "acc. at L<sub>max</sub>", "right up to L"],
+    ["setting", "seed", "test acc.", "train acc.", "acc. at L = 1", "acc. at L<sub>max</sub>", "right up to L",
+     f"test acc., epoch {LATE} on"],
     [[name, f"s{i}", f"{h[-1]['test_accuracy']:.2f}", f"{h[-1]['train_accuracy']:.2f}",
       f"{h[-1]['test_accuracy_L1']:.2f}", f"{h[-1][f'test_accuracy_L{cfg.max_len}']:.2f}",
-      all_right_up_to(h[-1])]
+      all_right_up_to(h[-1]), late_band(h)]
      for name in ("polynomial, no CoT", "parity, no CoT") for i, h in enumerate(settings[name])],
     title=f"Table 5.1. Without CoT, seed by seed, at epoch {cfg.epochs}"))
 
@@ -97,14 +107,14 @@ display(markdown_table(
 # while the training accuracy climbs and is still climbing at the last epoch: the model memorises its training
 # sequences instead of learning the task.
 #
-# **Parity (A3 misses).** Parity without CoT ends between 0.53 and 0.65, where the paper reports about 0.98
-# (Table 5.1). Each seed gets the shortest lengths right and is near chance (0.5) at length 8. Its training accuracy
-# is no better than its test accuracy: at $L_{max} = 8$ the training and test sets hold nearly the same inputs, so
-# the model does not even fit the sequences it trains on. From epoch 100 to the end its test accuracy stays within a
-# band 0.05 wide. *A hypothesis, untested here:* the paper's 0.98 comes from runs of 1,000 epochs, and a counting
-# circuit that solves parity without CoT may need more than our 300 epochs to appear, after a plateau like the one
-# that precedes the iteration head. Chapter 3's parity runs with CoT, on the same budget, reach 0.9 in four seeds of
-# five: within 300 epochs at this scale, parity is learned only with CoT.
+# **Parity (A3 misses).** Parity without CoT ends between 0.53 and 0.65, where the paper reports about 0.98. Table
+# 5.1 shows where it fails: each seed gets the shortest lengths right and is near chance at the longest. Its training
+# accuracy is no better than its test accuracy: at $L_{max} = 8$ the training and test sets hold nearly the same
+# inputs, so the model does not even fit the sequences it trains on. And it has stopped moving: over most of training
+# its test accuracy stays in a narrow band (the table's last column). *A hypothesis, untested here:* the paper trains
+# for much longer than we do, and a counting circuit that solves parity without CoT may need more epochs than we gave
+# it to appear, after a plateau like the one that precedes the iteration head. Chapter 3's parity runs with CoT, on
+# the same budget, reach 0.9 in four seeds of five: within this budget, parity is learned only with CoT.
 #
 # ### At the paper's length
 #
@@ -153,14 +163,15 @@ plt.show()
 # right at the shortest lengths, falling with $L$, and in two seeds back up at the longest.
 #
 # **A4 holds**: with one layer, CoT does not make polynomial iteration learnable at $L_{max} = 8$ within 300 epochs:
-# accuracy ends between 0.18 and 0.37, though still rising. The paper finds one layer enough for $L_{max}$ of 4 to 7
-# and failing from about 10; 8 lies between. Per length (Figure 5.3), the one-layer models get lengths 1 and 2 right
-# (the training set holds every one of their 10 and 100 inputs), length 3 mostly, length 4 in part, lengths 5 to 7
-# rarely, and, in two seeds of three, length 8 again. *Two hypotheses, not tested:* (1) the distance from a CoT token
-# back to the input it needs grows with the length $L$, so a rule by position alone, without first finding EoI (the
-# job of layer 1 in the iteration head), is right for one length only, and these models would have picked the
-# longest. (2) In the authors' length order the last batches of every epoch are those of length 8, just before each
-# evaluation.
+# accuracy ends between 0.18 and 0.37, though still rising. The paper finds one layer enough for shorter sequences
+# than ours and failing for longer ones; $L_{max} = 8$ lies between. Figure 5.3 shows where the one-layer models
+# fail: they get the shortest lengths right (the training set holds every possible input of those lengths), fall
+# as $L$ grows, and, in two seeds of three, get the longest length right again.
+#
+# *Two hypotheses, not tested:* (1) the distance from a CoT token back to the input it needs grows with the length
+# $L$, so a rule by position alone, without first finding EoI (the job of layer 1 in the iteration head), is right
+# for one length only, and these models would have picked the longest. (2) In the authors' length order the last
+# batches of every epoch are those of the longest length, just before each evaluation.
 #
 # ## Frozen positions, at full width
 #
@@ -181,19 +192,34 @@ display(markdown_table(
 # %% [markdown]
 # ## How wide, for how long?
 #
-# Polynomial iteration with CoT for every width $d$ and maximal length $L_{max}$ of the grid, three seeds per cell,
-# each given the same number of optimiser steps (3,840: 120 epochs at $L_{max} = 8$, 160 at 6, 240 at 4) and
-# stopped once converged (test accuracy ≥ 0.99 at three evaluations in a row). This sweep uses the one-minute
-# `fast` recipe: 36 runs of the paper's recipe would not fit the retraining budget. Chapter 3's runs, the paper's
-# recipe at $d = 128$ and $L_{max} = 8$, lie outside the grid; claim W5 asks the same of them.
+# Polynomial iteration with CoT for every width $d$ and maximal length $L_{max}$ of the grid, three seeds per cell.
+# Every run is given the same number of optimiser steps, 3,840, so that shorter sequences get more epochs (Table
+# 5.3), and stops once converged. This sweep uses the `fast` recipe: 36 runs of the paper's recipe would not fit
+# the retraining budget. Chapter 3's runs, the paper's recipe at $d = 128$ and $L_{max} = 8$, lie outside the grid;
+# claim W5 asks the same of them.
+
+# %% tags=["hide-input"]
+grid = results("width_length", SCALE)
+dims = sorted({r.config.dim for r in grid.values()})
+grid_lengths = sorted({r.config.max_len for r in grid.values()})
+
+
+def budget_row(n):
+    """The step budget of the grid's runs at maximal length ``n``."""
+    cell = [r for r in grid.values() if r.config.max_len == n]
+    last = max((r.history[-1] for r in cell), key=lambda row: row["epoch"])
+    per_epoch = last["step"] // last["epoch"]
+    return [n, cell[0].config.epochs, per_epoch, f"{cell[0].config.epochs * per_epoch:,}"]
+
+
+display(markdown_table(["$L_{max}$", "epochs", "steps per epoch", "optimiser steps"],
+                       [budget_row(n) for n in grid_lengths],
+                       title="Table 5.3. The grid's budget: the same number of steps at every length",
+                       note=f"widths d = {', '.join(map(str, dims))}; a run stops once converged"))
 
 # %% tags=["hide-input"]
 import numpy as np
 from ihlib.viz import grid_heatmap
-
-grid = results("width_length", SCALE)
-dims = sorted({r.config.dim for r in grid.values()})
-grid_lengths = sorted({r.config.max_len for r in grid.values()})
 
 
 def grid_mean(d, n, key):
@@ -215,16 +241,28 @@ plt.show()
 # peakiness (right). Cells outlined in cyan, on both panels, have a mean test accuracy of at least 0.95. Look at
 # where the outlined cells end in each column: higher up (wider) as $L_{max}$ grows.
 #
-# **What the grid shows.** Four of the five claims W1 to W5 hold. $d = 8$ fails at every length (W1). Where a run
-# succeeds, its layer-2 head is sharp (W3), as the paper finds. But accuracy can come without the head: the two
-# $d = 64$, $L_{max} = 6$ seeds that miss W2 end at accuracies of 0.85 and 0.89 with layer-1 and layer-2 peakiness
-# both at 0.00, well above chance with no iteration head at all. The smallest width at which at least two of three
-# seeds succeed grows with $L_{max}$ (W4), the paper's trend: longer sequences need wider models. **W2 misses**: at
-# $d = 64$ one cell, $L_{max} = 6$, has only one seed of three at 0.95 or more within the step budget, while all
-# seeds succeed at the lengths on either side; with three seeds we cannot tell an unlucky cell from a budget that is
-# too short for it. The paper's recipe at $d = 128$ meets both W2 and W3 (W5). This grid uses the `fast` recipe, so
-# its widths are not the paper's: the paper finds $d \approx 15$ enough up to $L_{max} \approx 7$.
+# **What the grid shows.** Four of the five claims W1 to W5 hold. $d = 8$ fails at every length (W1). The smallest
+# width at which at least two of three seeds succeed grows with $L_{max}$ (W4), the paper's trend: longer sequences
+# need wider models. Where a run succeeds, its layer-2 head is sharp (W3), as the paper finds, and the paper's
+# recipe at $d = 128$ meets both W2 and W3 (W5). This grid uses the `fast` recipe, so its widths are not the
+# paper's: the paper finds $d \approx 15$ enough up to $L_{max} \approx 7$.
 #
+# **W2 misses** at one cell, $d = 64$ and $L_{max} = 6$: only one seed of three reaches 0.95 within the step
+# budget, while every seed succeeds at the lengths on either side (Table 5.4). With three seeds we cannot tell an
+# unlucky cell from a budget too short for it. The two seeds that miss show that accuracy can come without the
+# head: they end well above chance with layer-1 and layer-2 peakiness both at 0.00, no iteration head at all.
+
+# %% tags=["hide-input"]
+row_64 = sorted((r for r in grid.values() if r.config.dim == 64), key=lambda r: (r.config.max_len, r.seed))
+if row_64:  # the smoke scale's grid has other widths
+    display(markdown_table(
+        ["$L_{max}$", "seed", "last epoch", "test acc.", "L1 peakiness", "L2 peakiness"],
+        [[r.config.max_len, f"s{r.seed}", r.history[-1]["epoch"], f"{r.history[-1]['test_accuracy']:.2f}",
+          f"{r.history[-1]['peakiness_layer1']:.2f}", f"{r.history[-1]['peakiness_layer2']:.2f}"]
+         for r in row_64],
+        title="Table 5.4. The grid's d = 64 row, seed by seed (the last evaluation)"))
+
+# %% [markdown]
 # ## How many dimensions do positions need?
 #
 # The paper's contrast between learned and frozen positions is one of capacity. Here the positional embedding fills
@@ -239,23 +277,31 @@ from ihlib.viz import plot_seed_panels
 positional = results("positional", SCALE)
 pos_dims = sorted({r.config.pos_dim for r in positional.values()}, reverse=True)
 POSITION_STYLES = {"learned positions": {"color": "#0072B2", "ls": "-"},
-                   "frozen positions": {"color": "#E69F00", "ls": (0, (4, 2))}}
+                   "frozen positions": {"color": "#D55E00", "ls": (0, (4, 2))}}
 plot_seed_panels({f"positions on {p} coordinates": {f"{kind} positions": positional.histories(f"{kind}_p{p}")
                                                      for kind in ("learned", "frozen")} for p in pos_dims},
                  ("test_accuracy", "peakiness_layer2"), styles=POSITION_STYLES)
 plt.show()
 
 
+def drops(history, by=0.2):
+    """How many times the test accuracy fell by ``by`` or more from one evaluation to the next."""
+    acc = [row["test_accuracy"] for row in history]
+    return sum(a - b >= by for a, b in zip(acc, acc[1:]))
+
+
 def position_rows(cells):
-    """One row per seed of each cell: epochs to 0.9 and to 0.99, and the last evaluation."""
+    """One row per seed of each cell: epochs to 0.9 and to 0.99, the last evaluation, the falls."""
     return [[cell.replace("_", " "), f"s{i}", claims.epoch_text(claims.epoch_to(h)),
-             claims.epoch_text(claims.epoch_to(h, 0.99)), h[-1]["epoch"], f"{h[-1]['test_accuracy']:.2f}"]
+             claims.epoch_text(claims.epoch_to(h, 0.99)), h[-1]["epoch"], f"{h[-1]['test_accuracy']:.2f}",
+             drops(h)]
             for cell in cells for i, h in enumerate(positional.histories(cell))]
 
 
-POSITION_HEADER = ["cell", "seed", "epoch to 0.9", "first at 0.99", "last epoch", "last test acc."]
+POSITION_HEADER = ["cell", "seed", "epoch to 0.9", "first at 0.99", "last epoch", "last test acc.",
+                   "falls of ≥ 0.2"]
 display(markdown_table(POSITION_HEADER, position_rows(f"{kind}_p{p}" for p in pos_dims for kind in ("learned", "frozen")),
-                       title="Table 5.3. Positions on few coordinates (the fast recipe, weight decay 1), seed by seed"))
+                       title="Table 5.5. Positions on few coordinates (the fast recipe, weight decay 1), seed by seed"))
 
 # %% [markdown]
 # **Figure 5.5.** Learned positions (blue, solid) against frozen random ones (orange, dashed) on 16 (left) and 4
@@ -265,12 +311,13 @@ display(markdown_table(POSITION_HEADER, position_rows(f"{kind}_p{p}" for p in po
 #
 # **What the sweep shows.** With positions on 16 of the 64 coordinates, learned and frozen alike, every seed
 # converges well within the budget (P1 holds). With 4 coordinates every run is slower, and **P2 misses**: frozen
-# positions did at least as well as learned ones. The three frozen seeds all end at an accuracy of 0.99 or more (one
-# of them only in its last three evaluations), while only one learned seed does; the other two swing by 0.2 or more
-# from one evaluation to the next, again and again (Table 5.3). Counting any evaluation instead of the last, two
-# learned seeds of three reached 0.99 at some point, against all three frozen ones. The paper reports, at its scale,
-# that learned positions succeed from about 23 of 31 positional dimensions while frozen ones mostly stay at or below
-# 0.4 accuracy even after 10,000 epochs.
+# positions did at least as well as learned ones (Table 5.5). Every frozen seed ends converged, one of them only at
+# the very end of its budget, while only one learned seed does; the other two fall back again and again, by 0.2 or
+# more from one evaluation to the next (the table's last column). Even counting any evaluation instead of the last,
+# fewer learned seeds than frozen ones ever reached 0.99.
+#
+# The paper reports the opposite at its scale: learned positions succeed from about 23 of 31 positional dimensions,
+# while frozen ones mostly stay at or below 0.4 accuracy even after 10,000 epochs.
 #
 # *A hypothesis, tested in the next section:* the `fast` recipe's weight decay of 1.0 pulls learned positions toward
 # zero, while frozen ones are not trained and so not decayed, and this alone could make learned positions on few
@@ -295,8 +342,8 @@ plot_seed_panels({title: {f"{kind} positions": positional.histories(f"{kind}_p4{
                  ("test_accuracy",), styles=POSITION_STYLES)
 plt.show()
 display(markdown_table(POSITION_HEADER, position_rows(f"{kind}_p4_nodecay" for kind in ("learned", "frozen")),
-                       title="Table 5.4. Positions on 4 coordinates without weight decay, seed by seed",
-                       note="with weight decay: the p4 rows of Table 5.3"))
+                       title="Table 5.6. Positions on 4 coordinates without weight decay, seed by seed",
+                       note="with weight decay: the p4 rows of Table 5.5"))
 
 # %% [markdown]
 # **Figure 5.6.** Test accuracy of the 4-coordinate runs with the `fast` recipe's weight decay (left, the right
@@ -304,10 +351,10 @@ display(markdown_table(POSITION_HEADER, position_rows(f"{kind}_p4_nodecay" for k
 # dashed. Look at the blue lines on the right: the swings are gone, and they are the first to arrive.
 #
 # **P4 holds, P3 misses.** Without weight decay every learned seed converges, and each reaches 0.9 sooner than any
-# learned seed did with weight decay (Tables 5.3 and 5.4): on 4 coordinates, weight decay is what made learned positions
-# worse and unstable, as the hypothesis above says. But frozen positions converge without weight decay too, so P2's
-# contrast does not appear either way at this scale: learned positions get to 0.9 sooner than frozen ones, yet both
-# end at 0.99 or more.
+# learned seed did with weight decay (Tables 5.5 and 5.6): on 4 coordinates, weight decay is what made learned
+# positions worse and unstable, as the hypothesis above says. But frozen positions converge without weight decay too,
+# so P2's contrast does not appear either way at this scale: learned positions get to 0.9 sooner than frozen ones,
+# yet both end at 0.99 or more.
 #
 # ## How it is computed
 #
@@ -380,11 +427,13 @@ positional_claims
 #
 # ## Exercises
 #
-# **Exercise 5.1.** The paper's capacity argument: random position codes crowd together on few coordinates. Build
-# `Transformer(ihlib.ModelConfig(vocab.size, n_positions, dim=64, pos_emb="frozen", pos_dim=p))` for `p` = 4, 16
-# and 64, and for each the largest cosine similarity between the codes of two different positions
-# (`model.pos_emb.weight`), for the 18 positions of $L_{max} = 8$ and the 34 of $L_{max} = 16$. Predict first: on 4
-# coordinates, how close do the two closest codes come? And check that the codes are not trained.
+# **Exercise 5.1.** The paper's capacity argument: random position codes crowd together on few coordinates. Draw
+# the frozen codes of a model whose positions live on `p` of its coordinates,
+# `Transformer(ihlib.ModelConfig(vocab.size, n_positions, dim=64, pos_emb="frozen", pos_dim=p))`, and find the two
+# codes that point most nearly the same way: the largest cosine similarity between two different rows of
+# `model.pos_emb.weight`. Try a few `p`, from a handful of coordinates to all of them, and the positions of
+# $L_{max} = 8$ as well as those of $L_{max} = 16$. Predict first: on the fewest coordinates, how close do the two
+# closest codes come? And check that the codes are not trained.
 
 # %% tags=["hide-cell"] cellView="form"
 # @title Solution to exercise 5.1
@@ -468,5 +517,5 @@ for cot in (True, False):
 # * **Positions need not be learned** at full width: frozen random ones grow the same head, as fast or faster. On
 #   4 of 64 coordinates (the `fast` recipe) we did not find the paper's advantage for learned positions; weight
 #   decay was what made learned ones worse there.
-# * **Longer sequences need wider models**: the narrowest width at which two seeds of three succeed is 16 at
-#   $L_{max} = 4$, 32 at 6 and 64 at 8 (W4), and $d = 8$ fails at every length (W1).
+# * **Longer sequences need wider models**: the narrowest width at which most seeds succeed grows from $d = 16$ at
+#   $L_{max} = 4$ to $d = 64$ at $L_{max} = 8$ (W4), and $d = 8$ fails at every length (W1).

@@ -88,13 +88,14 @@ plt.show()
 # training set, which it cannot generalise from; with weight decay, either recipe stays near chance on it too.
 #
 # **With CoT** (Table 8.1). With weight decay the paper's recipe still learns polynomial iteration, reaching 0.9
-# within the range of epochs of chapter 3's seeds, but its layer 1 ends with almost no CoT position that puts more
-# than half of its attention on EoI, and its layer 2 is less sharp. Two of the three runs stopped once converged,
-# earlier than chapter 3's 300 epochs; but at the epoch where each of them ended, every one of chapter 3's seeds
-# already had the sharper layer 1 and layer 2, so the earlier stop does not explain the gap. The `fast` recipe,
-# whose weight decay is also 1.0, does grow layer-1 attention to EoI in the four of its five seeds that converge
-# (the last rows), so weight decay by itself is not what gives the `fast` recipe its heads; which of its other
-# differences keeps layer 1 on EoI is not tested.
+# within the range of epochs of chapter 3's seeds, but its layer 1 ends with almost no CoT position that puts most
+# of its attention on EoI, and its layer 2 is less sharp. Two of the three runs stopped once converged, earlier than
+# chapter 3's runs; but at the epoch where each of them ended, every one of chapter 3's seeds already had the
+# sharper layer 1 and layer 2, so the earlier stop does not explain the gap.
+#
+# The `fast` recipe, whose weight decay is the same, grows layer-1 attention to EoI in the four of its five seeds
+# that converge (the last rows of Table 8.1): weight decay by itself is not what gives the `fast` recipe its heads.
+# Which of its other differences keeps layer 1 on EoI is not tested.
 
 # %% tags=["hide-input"]
 def _cell(value, epochs=False):
@@ -198,9 +199,9 @@ decay_claims
 
 # %% [markdown]
 # **WD1 misses**: with weight decay the paper's recipe learns the task, but its layer-2 peakiness stays below the
-# threshold in every seed, and one seed's accuracy does too (Table 8.1). WD2 has two conditions (every seed's gap ≤ 0.05, and a mean below chapter 5's, claim A2);
-# the first fails, so **WD2 misses**, though the gap falls far. WD3 holds: the `fast` recipe without CoT hardly
-# memorises.
+# threshold in every seed, and one seed's accuracy does too (Table 8.1). WD2 has two conditions (every seed's gap
+# ≤ 0.05, and a mean below chapter 5's, claim A2); the first fails, so **WD2 misses**, though the gap falls far. WD3
+# holds: the `fast` recipe without CoT hardly memorises.
 #
 # ## Exercises
 #
@@ -230,10 +231,10 @@ print(f"{per_epoch} steps per epoch, {run_steps} in 300 epochs: a weight "
 # only weights the loss keeps needing survive it.
 
 # %% [markdown]
-# **Exercise 8.2.** Train two tiny models ($d = 32$, $L_{max} = 4$, 128 sequences per length, 20 epochs) at a ten
-# times larger learning rate (so that the decay acts within seconds), one with weight decay 1.0 and one without,
-# and compare the norms of all their weights. Which is smaller, and by about how much? Use exercise 8.1's factor for
-# the 40 steps they take.
+# **Exercise 8.2.** Train two tiny models for a few seconds each (small width, short sequences, a small training
+# set), at a learning rate ten times the paper's so that the decay acts within seconds: one with weight decay 1.0,
+# one without. Compare the norms of all their weights. Which is smaller, and by about how much? Predict it with
+# exercise 8.1's factor, raised to the number of steps they take.
 
 # %% tags=["hide-cell"] cellView="form"
 # @title Solution to exercise 8.2
