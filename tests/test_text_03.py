@@ -107,3 +107,11 @@ def test_the_fast_recipe():
     assert len(converged) == 4  # "One fast seed never forms a head"
     says("03", f"have a head by epoch {max(converged):g} at the latest")
     assert min(head_epoch(h) for h in shipped("emergence").histories("polynomial")) > 100  # "well over a hundred"
+
+
+def test_the_added_seeds():
+    every = paper_runs("polynomial", seeds=range(6))
+    fastest = min(every, key=lambda r: epoch_to(r.history))
+    says("03", f"seed {fastest.seed} reached 0.9 at epoch {epoch_to(fastest.history):g}, before any other")
+    assert epoch_to(fastest.history) < 100 and at(fastest.history, 100) > 0.4  # "ahead of the paper's mean curve"
+    assert all(epoch_to(r.history) > epoch_to(fastest.history) for r in every if r is not fastest)
