@@ -1,7 +1,7 @@
 """Figures: sequences, attention maps, training curves, and the attention stepper with its kernel-free twin.
 
-The stepper is an ipywidgets slider in a live Jupyter/Colab kernel and a matplotlib animation (``to_jshtml``:
-play button and frame slider, no kernel needed) in the static book; :func:`show_stepper` picks one.
+The stepper is an ipywidgets slider in a live Jupyter/Colab kernel and, in the static book, an HTML player of PNG
+frames (previous/play/next, a slider and a counter; no kernel needed); :func:`show_stepper` picks one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown
 import numpy as np
 import torch
-from matplotlib import animation
 from matplotlib.lines import Line2D
 from matplotlib.textpath import TextPath
 
@@ -504,20 +503,6 @@ Frames = Callable[[int], tuple[list[str], "StepFrame | dict[str, StepFrame]", in
 
 def _n_models(frames_of: Frames) -> int:
     return len(_frames_by_model(frames_of(0)[1]))
-
-
-def stepper_animation(frames_of: Frames, n_frames: int, n_layers: int) -> animation.FuncAnimation:
-    """A matplotlib animation of the stepper (the book shows :func:`_animation_html`'s player instead)."""
-    fig, axes = _stepper_figure(n_layers, _n_models(frames_of))
-
-    def draw(i: int) -> list:
-        labels, frame, length, title = frames_of(i)
-        _draw_step(axes, labels, frame, length, title)
-        return list(axes)
-
-    anim = animation.FuncAnimation(fig, draw, frames=n_frames, interval=900, blit=False)
-    plt.close(fig)
-    return anim
 
 
 #: The player: frames as images that shrink with the column (never wider than 1.3 x their own size), and buttons

@@ -87,6 +87,9 @@ def test_parity_seeds_at_L8():
     ends = [(h[-1]["test_accuracy"], h[-1]["peakiness_layer2"]) for h in shipped("emergence").histories("parity")]
     assert any(l2 >= 0.85 for _, l2 in ends)  # "one ends with a clean head"
     assert any(acc >= 0.99 and l2 <= 0.2 for acc, l2 in ends)  # "solves the task with almost no attention on x_t"
+    (no_head,) = [r.seed for r in shipped("emergence").cell("parity")
+                  if r.history[-1]["test_accuracy"] >= 0.99 and r.history[-1]["peakiness_layer2"] <= 0.2]
+    says("03", f"almost no attention on $x_t$ (seed {no_head})")
     assert any(acc < 0.6 for acc, _ in ends)  # "one ends below 0.6 accuracy"
     runs = shipped("emergence")
     assert min(map(epoch_to, runs.histories("parity"))) < min(map(epoch_to, runs.histories("polynomial")))
