@@ -271,12 +271,9 @@ def plot_seeds(groups: dict[str, Sequence[Sequence[dict]]], keys: Sequence[str] 
     colours = plt.get_cmap("tab10")
     for ax, key in zip(axes[0], keys):
         for i, (label, runs) in enumerate(groups.items()):
-            epochs = sorted({row[x] for run in runs for row in run})
             for run in runs:
                 ax.plot([r[x] for r in run], [r[key] for r in run], color=colours(i), lw=0.8, alpha=0.55)
-            last = [{r[x]: r[key] for r in run} for run in runs]
-            mean = [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= epoch), np.nan) for v in last])
-                    for epoch in epochs]
+            epochs, mean = _carried_mean(runs, key, x)
             ax.plot(epochs, mean, color=colours(i), lw=2.2, label=_with_count(label, len(runs)))
         for epoch, value in (reference or {}).get(key, ()):
             ax.errorbar([epoch], [value], yerr=0.05, fmt="o", color="k", ms=4, capsize=3, label=reference_label)
@@ -303,7 +300,7 @@ SEED_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#999999"
 
 def _carried_mean(runs: Sequence[Sequence[dict]], key: str, x: str) -> tuple[list, list]:
     """The mean over ``runs`` of ``key`` at every ``x`` any run has, a run that stopped early keeping its last
-    value (as :func:`plot_seeds` draws it)."""
+    value (the thick line of :func:`plot_seeds` and :func:`plot_seed_panels`)."""
     xs = sorted({row[x] for run in runs for row in run})
     last = [{r[x]: r[key] for r in run} for run in runs]
     return xs, [np.mean([next((v[e] for e in sorted(v, reverse=True) if e <= at), np.nan) for v in last])

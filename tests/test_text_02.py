@@ -11,7 +11,7 @@ from booktext import says, shipped
 from ihlib.engine import Converged
 from ihlib.experiments import EXPERIMENTS
 from ihlib.metrics import attention_stats, head_epoch, ideal_attention, target_mask
-from ihlib.model import ModelConfig, Transformer
+from ihlib.model import ModelConfig, Transformer, pattern_name
 from ihlib.presets import CPU_RECIPE, FAST_RECIPE, PAPER, PAPER_L8
 from ihlib.tasks import EOS, Vocabulary, make_dataset, polynomial_task, sequence_length
 
@@ -43,7 +43,7 @@ def test_peakiness_is_one_for_the_ideal_map_and_zero_for_uniform_and_untrained_a
         t = perfect.shape[-1]
         uniform = torch.tril(torch.ones(t, t))
         uniform = (uniform / uniform.sum(-1, keepdim=True))[None]
-        seen = cache[f"blocks.{layer - 1}.attn.hook_pattern"][:, 0]
+        seen = cache[pattern_name(layer)][:, 0]
         assert attention_stats(perfect, 6, layer).peakiness == 1.0
         assert attention_stats(uniform, 6, layer).peakiness == 0.0
         assert attention_stats(seen, 6, layer).peakiness == 0.0  # Figure 2.2: "Nothing here is an iteration head"

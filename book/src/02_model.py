@@ -190,13 +190,15 @@ show_source(pattern_indices, attention_stats)
 # Figure 2.2:
 
 # %%
+from ihlib.model import pattern_name
+
 _, maps = untrained.run_with_cache(seq[None, :-1])
 for layer in (1, 2):
     perfect = torch.tensor(ideal_attention(6, layer))[None]
     t = perfect.shape[-1]
     uniform = torch.tril(torch.ones(t, t))
     uniform = (uniform / uniform.sum(-1, keepdim=True))[None]
-    seen = maps[f"blocks.{layer - 1}.attn.hook_pattern"][:, 0]
+    seen = maps[pattern_name(layer)][:, 0]
     scores = [attention_stats(m, 6, layer).peakiness
               for m in (perfect, uniform, seen)]
     print(f"layer {layer} peakiness: ideal {scores[0]:.2f}, "
